@@ -1,0 +1,13 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    // Type checking is `npm run lint`'s job; tests only transpile, which keeps them fast.
+    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }],
+  },
+  // Database suites open PGlite and a real server; keep them off each other's CPU on 2 cores.
+  maxWorkers: 2,
+  testTimeout: 120_000,
+};

@@ -1,0 +1,85 @@
+/**
+ * Errors are types: adapters translate driver and SDK failures into these, and the state
+ * machines' Retry and Catch clauses match on their `name`.
+ */
+export class HindsightError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** An input was refused before anything was written. Names the field, the value and the accepted form. */
+export class InvalidInputError extends HindsightError {
+  readonly problems: readonly InputProblem[];
+  constructor(problems: readonly InputProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.problems = problems;
+  }
+
+  static of(field: string, value: unknown, accepted: string): InvalidInputError {
+    return new InvalidInputError([{ field, value, accepted }]);
+  }
+}
+
+export interface InputProblem {
+  /** Dotted path of the offending field, e.g. `from` or `stages[2].name`. */
+  readonly field: string;
+  readonly value: unknown;
+  /** What would have been accepted, e.g. `a real calendar date as YYYY-MM-DD`. */
+  readonly accepted: string;
+}
+
+function formatProblem({ field, value, accepted }: InputProblem): string {
+  const shown = value === undefined ? 'nothing' : JSON.stringify(value);
+  return `Invalid ${field}: got ${shown}; expected ${accepted}.`;
+}
+
+/** A stage threw, or its SQL failed; its transaction was rolled back and the ledger is unchanged. */
+export class StageFailedError extends HindsightError {
+  constructor(
+    readonly stage: string,
+    readonly date: string,
+    cause: unknown,
+  ) {
+    super(`Stage ${stage} failed for ${date}: ${describeCause(cause)}`, { cause });
+  }
+}
+
+/** A stage needs an input that has not been produced (the chain must run in order). */
+export class MissingInputError extends HindsightError {
+  constructor(
+    readonly stage: string,
+    readonly date: string,
+    readonly input: string,
+  ) {
+    super(
+      `Stage ${stage} cannot run for ${date}: its input ${input} has not run for ${date}. ` +
+        `Run the chain from ${input} (or use a backfill in auto mode, which plans this for you).`,
+    );
+  }
+}
+
+/** The fencing token presented is older than one already used: the lease was taken over. */
+export class StaleFenceTokenError extends HindsightError {
+  constructor(
+    readonly presented: number,
+    readonly current: number,
+  ) {
+    super(
+      `Refused to commit with fencing token ${presented}: token ${current} has already been used, ` +
+        'so this holder\'s lease was taken over. Nothing was written.',
+    );
+  }
+}
+
+/** An applied schema migration's file changed after it was applied. */
+export class MigrationChangedError extends HindsightError {}
+
+/** The local data directory is used by another process. */
+export class DataDirectoryInUseError extends HindsightError {}
+
+export function describeCause(cause: unknown): string {
+  if (cause instanceof Error) return cause.message;
+  return String(cause);
+}

@@ -1,0 +1,87 @@
+import { InvalidInputError, type InputProblem } from './errors';
+import type { Stage } from './stage';
+
+/** Stage and table names end up in SQL, state names and CLI arguments: keep them to safe identifiers. */
+export const IDENTIFIER = /^[a-z][a-z0-9_]{0,39}$/;
+export const IDENTIFIER_FORM = 'lower snake case: a letter, then letters, digits or _ (at most 40)';
+
+/** The versions of the stages upstream of one stage, e.g. `{ ingest: 1, transform: 2 }`. */
+export type Lineage = Readonly<Record<string, number>>;
+
+/** The ordered stage list, validated, with the lookups everything else derives from it. */
+export interface Pipeline {
+  readonly stages: readonly Stage[];
+  readonly names: readonly string[];
+  stage(name: string): Stage;
+  indexOf(name: string): number;
+  /** The stage whose output `name` reads, or undefined for the first stage. */
+  inputOf(name: string): Stage | undefined;
+  /** The lineage the code expects for `name`: the code's versions of every stage before it. */
+  codeLineage(name: string): Lineage;
+}
+
+/** Validates the ordered stage list, collecting every problem and throwing once. */
+export function definePipeline(stages: readonly Stage[]): Pipeline {
+  const problems: InputProblem[] = [];
+  if (stages.length === 0) problems.push({ field: 'stages', value: [], accepted: 'at least one stage' });
+  const seenNames = new Set<string>();
+  const tableOwner = new Map<string, string>();
+  stages.forEach((stage, i) => {
+    const at = `stages[${i}]`;
+    if (!IDENTIFIER.test(stage.name)) problems.push({ field: `${at}.name`, value: stage.name, accepted: IDENTIFIER_FORM });
+    if (seenNames.has(stage.name)) problems.push({ field: `${at}.name`, value: stage.name, accepted: 'a name no other stage uses' });
+    seenNames.add(stage.name);
+    if (!Number.isInteger(stage.version) || stage.version < 1) {
+      problems.push({ field: `${at}.version`, value: stage.version, accepted: 'a whole number from 1' });
+    }
+    if (!Number.isInteger(stage.lookbackDays) || stage.lookbackDays < 0 || stage.lookbackDays > 366) {
+      problems.push({ field: `${at}.lookbackDays`, value: stage.lookbackDays, accepted: 'a whole number from 0 to 366' });
+    }
+    if (i === 0 && stage.lookbackDays > 0) {
+      problems.push({ field: `${at}.lookbackDays`, value: stage.lookbackDays, accepted: '0 for the first stage, which has no input stage' });
+    }
+    stage.owns.forEach((table, t) => {
+      if (!IDENTIFIER.test(table)) problems.push({ field: `${at}.owns[${t}]`, value: table, accepted: IDENTIFIER_FORM });
+      else if (table.startsWith('hindsight_')) {
+        problems.push({ field: `${at}.owns[${t}]`, value: table, accepted: 'a table outside the hindsight_ ledger tables' });
+      }
+      const owner = tableOwner.get(table);
+      if (owner !== undefined) {
+        problems.push({ field: `${at}.owns[${t}]`, value: table, accepted: `a table no other stage owns (${owner} owns it)` });
+      }
+      tableOwner.set(table, stage.name);
+    });
+  });
+  if (problems.length > 0) throw new InvalidInputError(problems);
+
+  const frozen = Object.freeze([...stages]);
+  const index = new Map(frozen.map((stage, i) => [stage.name, i]));
+  const lineages = new Map<string, Lineage>();
+  let upstream: Record<string, number> = {};
+  for (const stage of frozen) {
+    lineages.set(stage.name, Object.freeze({ ...upstream }));
+    upstream = { ...upstream, [stage.name]: stage.version };
+  }
+  const names = Object.freeze(frozen.map((stage) => stage.name));
+
+  const indexOf = (name: string): number => {
+    const i = index.get(name);
+    if (i === undefined) throw InvalidInputError.of('stage', name, `one of ${names.join(', ')}`);
+    return i;
+  };
+  return {
+    stages: frozen,
+    names,
+    indexOf,
+    stage: (name) => frozen[indexOf(name)],
+    inputOf: (name) => (indexOf(name) === 0 ? undefined : frozen[indexOf(name) - 1]),
+    codeLineage: (name) => lineages.get(frozen[indexOf(name)].name)!,
+  };
+}
+
+/** Lineages are equal when they name the same stages at the same versions. */
+export function sameLineage(a: Lineage, b: Lineage): boolean {
+  const aKeys = Object.keys(a);
+  if (aKeys.length !== Object.keys(b).length) return false;
+  return aKeys.every((key) => b[key] === a[key]);
+}

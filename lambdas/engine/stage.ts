@@ -1,0 +1,45 @@
+import type { IsoDate } from './dates';
+import type { SqlExecutor } from './sql';
+
+/** What a stage's `run` receives. Everything it does goes through `sql`, inside the stage's transaction. */
+export interface StageContext {
+  readonly sql: SqlExecutor;
+  /** The execution date being produced. */
+  readonly date: IsoDate;
+  /** First date of the input window: `date - lookbackDays`. */
+  readonly windowStart: IsoDate;
+  /** Pipeline-wide knobs (e.g. the source generator's rows per day). */
+  readonly params: PipelineParams;
+}
+
+/** Knobs that size the example source; they change volume, not what a stage computes. */
+export interface PipelineParams {
+  readonly rowsPerDay: number;
+}
+
+export const DEFAULT_PIPELINE_PARAMS: PipelineParams = { rowsPerDay: 1_000 };
+
+export interface StageDefinition {
+  /** Stable id: the Choice branch, the ledger key and the CLI argument. Lower snake case. */
+  readonly name: string;
+  /** Bump when what the stage computes changes: past dates will be rebuilt from this stage on. */
+  readonly version: number;
+  /** When > 0 the stage reads its input over `[date - lookbackDays, date]`, so dates depend on earlier ones. */
+  readonly lookbackDays: number;
+  /** Tables whose rows for the date (column `day`) this stage replaces on every run. */
+  readonly owns: readonly string[];
+  /** One-sentence description, shown by `hindsight status` and in the console. */
+  readonly description: string;
+  /**
+   * Produces the date's rows with set-based SQL (a fixed number of statements, whatever the
+   * volume). The runner has already deleted the owned rows for the date. Returns rows written.
+   */
+  readonly run: (context: StageContext) => Promise<number>;
+}
+
+export type Stage = Readonly<StageDefinition>;
+
+/** Declares a stage. Validation of names and versions happens when the ordered list is built. */
+export function defineStage(definition: StageDefinition): Stage {
+  return Object.freeze({ ...definition, owns: Object.freeze([...definition.owns]) });
+}
