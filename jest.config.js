@@ -9,5 +9,7 @@ module.exports = {
   },
   // Database suites open PGlite and a real server; keep them off each other's CPU on 2 cores.
   maxWorkers: 2,
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 120_000,
 };

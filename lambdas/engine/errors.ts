@@ -1,3 +1,5 @@
+import type { LeaseKind } from '../workflow/contracts';
+
 /**
  * Errors are types: adapters translate driver and SDK failures into these, and the state
  * machines' Retry and Catch clauses match on their `name`.
@@ -68,7 +70,56 @@ export class StaleFenceTokenError extends HindsightError {
   ) {
     super(
       `Refused to commit with fencing token ${presented}: token ${current} has already been used, ` +
-        'so this holder\'s lease was taken over. Nothing was written.',
+        "so this holder's lease was taken over. Nothing was written.",
+    );
+  }
+}
+
+/** Acquire was refused: another execution holds a lease that has not expired and is still running. */
+export class LeaseHeldError extends HindsightError {
+  constructor(
+    readonly holder: string,
+    readonly kind: LeaseKind,
+    readonly expiresAt: number,
+  ) {
+    super(
+      `The lease is held by ${kind} execution ${holder} until ${new Date(expiresAt).toISOString()}, ` +
+        'and that execution is still running. Wait for it to finish (or for the lease to expire), then acquire again.',
+    );
+  }
+}
+
+/** Renew was refused: the lease was taken over or released, so this execution must stop writing. */
+export class LeaseLostError extends HindsightError {
+  constructor(
+    readonly executionId: string,
+    readonly token: number,
+    readonly currentHolder: string | null,
+    readonly currentToken: number | null,
+  ) {
+    const now =
+      currentToken === null
+        ? 'no lease exists'
+        : currentHolder === null
+          ? `it was released (token ${currentToken})`
+          : `it is now held by ${currentHolder} with token ${currentToken}`;
+    super(
+      `Execution ${executionId} no longer holds the lease with token ${token}: ${now}. ` +
+        'Stop this execution; anything it still commits is refused by the fencing token.',
+    );
+  }
+}
+
+/** A lease write lost the race to other writers on every attempt; nothing was changed, so it is safe to retry. */
+export class LeaseContendedError extends HindsightError {
+  constructor(
+    readonly action: 'acquire' | 'renew' | 'release',
+    readonly executionId: string,
+    readonly attempts: number,
+  ) {
+    super(
+      `Could not ${action} the lease for ${executionId}: ${attempts} conditional writes in a row lost the race ` +
+        'to other writers. Nothing was changed; try again.',
     );
   }
 }

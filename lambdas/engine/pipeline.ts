@@ -1,4 +1,4 @@
-import { InvalidInputError, type InputProblem } from './errors';
+import { type InputProblem, InvalidInputError } from './errors';
 import type { Stage } from './stage';
 
 /** Stage and table names end up in SQL, state names and CLI arguments: keep them to safe identifiers. */
@@ -28,26 +28,45 @@ export function definePipeline(stages: readonly Stage[]): Pipeline {
   const tableOwner = new Map<string, string>();
   stages.forEach((stage, i) => {
     const at = `stages[${i}]`;
-    if (!IDENTIFIER.test(stage.name)) problems.push({ field: `${at}.name`, value: stage.name, accepted: IDENTIFIER_FORM });
-    if (seenNames.has(stage.name)) problems.push({ field: `${at}.name`, value: stage.name, accepted: 'a name no other stage uses' });
+    if (!IDENTIFIER.test(stage.name))
+      problems.push({ field: `${at}.name`, value: stage.name, accepted: IDENTIFIER_FORM });
+    if (seenNames.has(stage.name))
+      problems.push({ field: `${at}.name`, value: stage.name, accepted: 'a name no other stage uses' });
     seenNames.add(stage.name);
     if (!Number.isInteger(stage.version) || stage.version < 1) {
       problems.push({ field: `${at}.version`, value: stage.version, accepted: 'a whole number from 1' });
     }
     if (!Number.isInteger(stage.lookbackDays) || stage.lookbackDays < 0 || stage.lookbackDays > 366) {
-      problems.push({ field: `${at}.lookbackDays`, value: stage.lookbackDays, accepted: 'a whole number from 0 to 366' });
+      problems.push({
+        field: `${at}.lookbackDays`,
+        value: stage.lookbackDays,
+        accepted: 'a whole number from 0 to 366',
+      });
     }
     if (i === 0 && stage.lookbackDays > 0) {
-      problems.push({ field: `${at}.lookbackDays`, value: stage.lookbackDays, accepted: '0 for the first stage, which has no input stage' });
+      problems.push({
+        field: `${at}.lookbackDays`,
+        value: stage.lookbackDays,
+        accepted: '0 for the first stage, which has no input stage',
+      });
     }
     stage.owns.forEach((table, t) => {
-      if (!IDENTIFIER.test(table)) problems.push({ field: `${at}.owns[${t}]`, value: table, accepted: IDENTIFIER_FORM });
+      if (!IDENTIFIER.test(table))
+        problems.push({ field: `${at}.owns[${t}]`, value: table, accepted: IDENTIFIER_FORM });
       else if (table.startsWith('hindsight_')) {
-        problems.push({ field: `${at}.owns[${t}]`, value: table, accepted: 'a table outside the hindsight_ ledger tables' });
+        problems.push({
+          field: `${at}.owns[${t}]`,
+          value: table,
+          accepted: 'a table outside the hindsight_ ledger tables',
+        });
       }
       const owner = tableOwner.get(table);
       if (owner !== undefined) {
-        problems.push({ field: `${at}.owns[${t}]`, value: table, accepted: `a table no other stage owns (${owner} owns it)` });
+        problems.push({
+          field: `${at}.owns[${t}]`,
+          value: table,
+          accepted: `a table no other stage owns (${owner} owns it)`,
+        });
       }
       tableOwner.set(table, stage.name);
     });

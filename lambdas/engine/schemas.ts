@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { isIsoDate } from './dates';
+import { type InputProblem, InvalidInputError } from './errors';
+import { IDENTIFIER, IDENTIFIER_FORM } from './pipeline';
+
+/**
+ * The shared pieces of every input schema. Each zod check carries, as its message, the
+ * *accepted form*; `parseInput` turns zod's issues into one InvalidInputError that names
+ * the field, the value received and that accepted form — the same words for a console
+ * input, a handler payload and a CLI flag.
+ */
+export const DATE_FORM = 'a real calendar date written as YYYY-MM-DD, e.g. 2026-01-31';
+
+export const isoDate = z.string({ error: DATE_FORM }).refine(isIsoDate, { error: DATE_FORM });
+
+export const identifier = z.string({ error: IDENTIFIER_FORM }).regex(IDENTIFIER, { error: IDENTIFIER_FORM });
+
+/** A stage name: one of the pipeline's, listed in the message. */
+export function stageName(names: readonly string[]) {
+  const accepted = `one of ${names.join(', ')}`;
+  return z.string({ error: accepted }).refine((value) => names.includes(value), { error: accepted });
+}
+
+/** Execution ids and ARNs: printable, no quotes, no shell or SQL metacharacters. */
+export const executionId = z
+  .string({ error: 'an execution id or ARN (letters, digits and : / _ . - only, at most 256)' })
+  .regex(/^[A-Za-z0-9:/_.-]{1,256}$/, {
+    error: 'an execution id or ARN (letters, digits and : / _ . - only, at most 256)',
+  });
+
+export const fenceToken = z
+  .number({ error: 'a whole number from 0 (the lease token)' })
+  .int({ error: 'a whole number from 0 (the lease token)' })
+  .min(0, { error: 'a whole number from 0 (the lease token)' });
+
+/** Parses `raw` with `schema` or throws one InvalidInputError listing every problem. */
+export function parseInput<T>(schema: z.ZodType<T>, raw: unknown, prefix = ''): T {
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems: InputProblem[] = result.error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      const field = [...issue.path, issue.keys[0]].join('.');
+      return {
+        field: prefix + field,
+        value: valueAt(raw, [...issue.path, issue.keys[0]]),
+        accepted: `no field named ${String(issue.keys[0])} (remove it)`,
+      };
+    }
+    const field = issue.path.length > 0 ? issue.path.join('.') : 'input';
+    return { field: prefix + field, value: valueAt(raw, issue.path), accepted: issue.message };
+  });
+  throw new InvalidInputError(problems);
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let value: unknown = raw;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}

@@ -1,0 +1,112 @@
+import type { IsoDate } from '../engine/dates';
+import type { LedgerEntry, LedgerRow } from '../engine/ledger';
+import type { Lineage } from '../engine/pipeline';
+import type { SqlExecutor } from '../engine/sql';
+
+interface StateRecord extends Record<string, unknown> {
+  day: string;
+  stage: string;
+  version: number;
+  lineage: Lineage;
+  input_run_ids: Record<IsoDate, string>;
+  run_id: string;
+  execution_id: string | null;
+  fence_token: number;
+  started_at: string;
+  finished_at: string;
+  rows_written: number;
+}
+
+const STATE_COLUMNS = `day, stage, version, lineage, input_run_ids, run_id::text AS run_id, execution_id,
+  fence_token, started_at, finished_at, rows_written`;
+
+/** The whole current ledger (or a date range of it) in one query: the planner's only read. */
+export async function readLedger(
+  sql: SqlExecutor,
+  range?: { from: IsoDate; to: IsoDate },
+): Promise<LedgerRow[]> {
+  const { rows } = range
+    ? await sql.query<StateRecord>(
+        `SELECT ${STATE_COLUMNS} FROM hindsight_stage_state WHERE day BETWEEN $1::date AND $2::date ORDER BY day, stage`,
+        [range.from, range.to],
+      )
+    : await sql.query<StateRecord>(`SELECT ${STATE_COLUMNS} FROM hindsight_stage_state ORDER BY day, stage`);
+  return rows.map(toLedgerRow);
+}
+
+/** The ledger rows of one stage over a window: a stage's inputs. */
+export async function readStageWindow(
+  sql: SqlExecutor,
+  stage: string,
+  from: IsoDate,
+  to: IsoDate,
+): Promise<LedgerRow[]> {
+  const { rows } = await sql.query<StateRecord>(
+    `SELECT ${STATE_COLUMNS} FROM hindsight_stage_state WHERE stage = $1 AND day BETWEEN $2::date AND $3::date ORDER BY day`,
+    [stage, from, to],
+  );
+  return rows.map(toLedgerRow);
+}
+
+function toLedgerRow(record: StateRecord): LedgerRow {
+  return {
+    date: record.day,
+    stage: record.stage,
+    version: record.version,
+    lineage: record.lineage,
+    inputRunIds: record.input_run_ids,
+    runId: record.run_id,
+    executionId: record.execution_id,
+    fenceToken: record.fence_token,
+    startedAt: record.started_at,
+    finishedAt: record.finished_at,
+    rowsWritten: record.rows_written,
+  };
+}
+
+/** Only the provenance, for the planner. */
+export function toEntry(row: LedgerRow): LedgerEntry {
+  const { date, stage, version, lineage, inputRunIds, runId } = row;
+  return { date, stage, version, lineage, inputRunIds, runId };
+}
+
+export interface HistoryRow {
+  readonly runId: string;
+  readonly date: IsoDate;
+  readonly stage: string;
+  readonly version: number;
+  readonly executionId: string | null;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly rowsWritten: number;
+}
+
+/** The run history, oldest first (or the last `limit` runs). */
+export async function readHistory(sql: SqlExecutor, limit?: number): Promise<HistoryRow[]> {
+  const { rows } = await sql.query<{
+    run_id: string;
+    day: string;
+    stage: string;
+    version: number;
+    execution_id: string | null;
+    started_at: string;
+    finished_at: string;
+    rows_written: number;
+  }>(
+    `SELECT * FROM (
+       SELECT run_id::text AS run_id, day, stage, version, execution_id, started_at, finished_at, rows_written
+       FROM hindsight_run_history ORDER BY finished_at DESC, run_id ${limit === undefined ? '' : 'LIMIT $1'}
+     ) recent ORDER BY finished_at, run_id`,
+    limit === undefined ? [] : [limit],
+  );
+  return rows.map((row) => ({
+    runId: row.run_id,
+    date: row.day,
+    stage: row.stage,
+    version: row.version,
+    executionId: row.execution_id,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    rowsWritten: row.rows_written,
+  }));
+}

@@ -1,0 +1,113 @@
+/**
+ * The payloads that cross Step Functions states. The state machine definitions (lib/), the
+ * Lambda entry points (lambdas/handlers/) and the local runtime (lib/local/) all agree on these.
+ *
+ * Every Task passes its whole state as the Lambda payload and puts the result under its own
+ * key (ResultPath), so later states can read earlier results: `$.lease.token`, `$.plan.dates`.
+ */
+import type { IsoDate } from '../engine/dates';
+
+/** Kinds of lease holder. */
+export type LeaseKind = 'daily' | 'backfill';
+
+/** Daily state machine input: `{}` from the schedule (with `scheduledTime`), or `{"date": "YYYY-MM-DD"}`. */
+export interface DailyInput {
+  readonly date?: IsoDate;
+  /** Set by the EventBridge rule's target input: the rule's event `time`. */
+  readonly scheduledTime?: string;
+}
+
+/** Task "Resolve Date" → ResultPath `$.resolved`. */
+export interface ResolvedDate {
+  readonly date: IsoDate;
+}
+
+/** Payload of the lease Lambda (Tasks "Acquire Lease", "Renew Lease", "Release Lease"). */
+export interface LeaseRequest {
+  readonly action: 'acquire' | 'renew' | 'release';
+  readonly kind: LeaseKind;
+  /** `$$.Execution.Id` of the workflow holding (or asking for) the lease. */
+  readonly executionId: string;
+  /** For renew/release: the token returned by acquire. */
+  readonly token?: number;
+}
+
+/** Result of acquire/renew → ResultPath `$.lease`. Acquire fails with error `LeaseHeldError` when busy. */
+export interface LeaseGrant {
+  readonly token: number;
+  readonly expiresAt: string;
+}
+
+/** Backfill state machine input, as typed in the console. Validated by the engine's schema. */
+export interface BackfillInput {
+  readonly mode?: 'auto' | 'explicit';
+  readonly from?: IsoDate;
+  readonly to?: IsoDate;
+  readonly startStage?: string;
+  readonly dryRun?: boolean;
+}
+
+/** One planned date of a backfill: the Distributed Map's item. */
+export interface PlannedDateItem {
+  readonly date: IsoDate;
+  readonly startStage: string;
+  /** Position in the plan, 0-based; the item checks that every earlier date is done. */
+  readonly position: number;
+  /** Identifies this backfill's plan, so an item can find its siblings in the ledger. */
+  readonly backfillId: string;
+}
+
+/** Task "Validate And Plan" → ResultPath `$.plan`. Invalid input fails with error `InvalidInputError`. */
+export interface BackfillPlanResult {
+  readonly backfillId: string;
+  readonly dryRun: boolean;
+  readonly dates: readonly PlannedDateItem[];
+  readonly totals: {
+    readonly dates: number;
+    readonly stageRuns: number;
+    readonly fullRerunStageRuns: number;
+  };
+  /** Human summary, for the console and the deploy log. */
+  readonly summary: string;
+}
+
+/**
+ * Map item input (ItemSelector): the item, the backfill's execution id and the lease token.
+ * Task "Prepare Date" renews the lease, checks earlier planned dates are done and applies
+ * pending transitions → ResultPath `$.prepared`.
+ */
+export interface PrepareDateInput {
+  readonly item: PlannedDateItem;
+  readonly executionId: string;
+  readonly token: number;
+}
+export interface PreparedDate {
+  readonly date: IsoDate;
+  readonly startStage: string;
+  /** Token to fence this date's stage transactions with (renewed, or re-taken after a redrive). */
+  readonly token: number;
+  readonly transitionsApplied: readonly string[];
+}
+
+/** Payload of a stage Lambda (Task "Run <Stage>"). Result → ResultPath `$.stages.<stage>`. */
+export interface StageTaskInput {
+  readonly date: IsoDate;
+  readonly token: number;
+  readonly executionId: string;
+}
+export interface StageTaskResult {
+  readonly stage: string;
+  readonly date: IsoDate;
+  readonly version: number;
+  readonly runId: string;
+  readonly rowsWritten: number;
+}
+
+/** EventBridge "Step Functions Execution Status Change" detail, as much as the release needs. */
+export interface ExecutionStatusChange {
+  readonly detail: {
+    readonly executionArn: string;
+    readonly status: string;
+    readonly stateMachineArn: string;
+  };
+}

@@ -1,0 +1,415 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LeaseContendedError, LeaseHeldError, LeaseLostError } from '../../lambdas/engine/errors';
+import {
+  type HeldLease,
+  type HolderLiveness,
+  LeaseService,
+  type LeaseStore,
+  toLeaseGrant,
+} from '../../lambdas/engine/lease';
+import { MemoryLeaseStore } from '../support/memory-lease-store';
+
+const MINUTE = 60_000;
+const T0 = Date.parse('2026-03-01T02:00:00Z');
+const DAILY = 'arn:aws:states:eu-west-1:123456789012:execution:Daily:2026-03-01';
+const BACKFILL = 'arn:aws:states:eu-west-1:123456789012:execution:Backfill:after-deploy';
+const OTHER = 'arn:aws:states:eu-west-1:123456789012:execution:Backfill:by-hand';
+
+/** Liveness answered from a set: every holder runs unless marked stopped. */
+class FakeLiveness implements HolderLiveness {
+  readonly stopped = new Set<string>();
+  readonly asked: string[] = [];
+  async isRunning(executionId: string): Promise<boolean> {
+    this.asked.push(executionId);
+    return !this.stopped.has(executionId);
+  }
+}
+
+function setup(options: { durationMs?: number; maxWriteAttempts?: number } = {}) {
+  const store = new MemoryLeaseStore();
+  const liveness = new FakeLiveness();
+  const service = new LeaseService(store, liveness, { durationMs: 15 * MINUTE, ...options });
+  return { store, liveness, service };
+}
+
+describe('Class: LeaseService', () => {
+  describe('Method: acquire', () => {
+    it('takes a free lease with token 1 when no lease was ever taken', async () => {
+      // Prepare
+      const { store, service } = setup();
+
+      // Act
+      const lease = await service.acquire('daily', DAILY, T0);
+
+      // Assess
+      expect(lease).toEqual({
+        holder: DAILY,
+        kind: 'daily',
+        token: 1,
+        expiresAt: T0 + 15 * MINUTE,
+        acquiredAt: T0,
+        outcome: 'acquired',
+      });
+      expect(store.current).toEqual({
+        holder: DAILY,
+        kind: 'daily',
+        token: 1,
+        expiresAt: T0 + 15 * MINUTE,
+        acquiredAt: T0,
+      });
+      expect(toLeaseGrant(lease)).toEqual({ token: 1, expiresAt: '2026-03-01T02:15:00.000Z' });
+    });
+
+    it('takes a released lease with the next token', async () => {
+      // Prepare
+      const { store, service } = setup();
+      store.overwrite({ holder: null, token: 41 });
+
+      // Act
+      const lease = await service.acquire('backfill', BACKFILL, T0);
+
+      // Assess
+      expect(lease).toMatchObject({ holder: BACKFILL, kind: 'backfill', token: 42, outcome: 'acquired' });
+    });
+
+    it('re-enters a lease the same execution holds, keeping the token and extending the expiry', async () => {
+      // Prepare
+      const { service, liveness } = setup();
+      const first = await service.acquire('backfill', BACKFILL, T0);
+
+      // Act: a redrive acquires again ten minutes later
+      const again = await service.acquire('backfill', BACKFILL, T0 + 10 * MINUTE);
+
+      // Assess
+      expect(again).toMatchObject({ token: first.token, outcome: 'reentered', acquiredAt: T0 });
+      expect(again.expiresAt).toBe(T0 + 25 * MINUTE);
+      expect(liveness.asked).toEqual([]);
+    });
+
+    it('re-enters its own expired lease when nobody took it over', async () => {
+      // Prepare
+      const { service } = setup();
+      const first = await service.acquire('daily', DAILY, T0);
+
+      // Act
+      const again = await service.acquire('daily', DAILY, T0 + 60 * MINUTE);
+
+      // Assess
+      expect(again).toMatchObject({ token: first.token, outcome: 'reentered', expiresAt: T0 + 75 * MINUTE });
+    });
+
+    it('refuses a lease another running execution holds, naming the holder, kind and expiry', async () => {
+      // Prepare
+      const { store, service, liveness } = setup();
+      await service.acquire('daily', DAILY, T0);
+
+      // Act
+      const attempt = service.acquire('backfill', BACKFILL, T0 + 5 * MINUTE);
+
+      // Assess
+      await expect(attempt).rejects.toThrow(LeaseHeldError);
+      await expect(attempt).rejects.toMatchObject({
+        name: 'LeaseHeldError',
+        holder: DAILY,
+        kind: 'daily',
+        expiresAt: T0 + 15 * MINUTE,
+        message:
+          `The lease is held by daily execution ${DAILY} until 2026-03-01T02:15:00.000Z, and that execution ` +
+          'is still running. Wait for it to finish (or for the lease to expire), then acquire again.',
+      });
+      expect(liveness.asked).toEqual([DAILY]);
+      expect(store.current).toMatchObject({ holder: DAILY, token: 1 });
+    });
+
+    it('refuses one millisecond before expiry', async () => {
+      // Prepare
+      const { service } = setup();
+      await service.acquire('daily', DAILY, T0);
+
+      // Act & Assess
+      await expect(service.acquire('backfill', BACKFILL, T0 + 15 * MINUTE - 1)).rejects.toThrow(
+        LeaseHeldError,
+      );
+    });
+
+    it('takes over an expired lease with the next token, without asking whether the holder runs', async () => {
+      // Prepare
+      const { store, service, liveness } = setup();
+      await service.acquire('daily', DAILY, T0);
+
+      // Act: exactly at expiry
+      const lease = await service.acquire('backfill', BACKFILL, T0 + 15 * MINUTE);
+
+      // Assess
+      expect(lease).toMatchObject({
+        holder: BACKFILL,
+        token: 2,
+        outcome: 'took-over',
+        displaced: { holder: DAILY, kind: 'daily', token: 1, reason: 'expired' },
+      });
+      expect(liveness.asked).toEqual([]);
+      expect(store.current).toMatchObject({ holder: BACKFILL, kind: 'backfill', token: 2 });
+    });
+
+    it('takes over an unexpired lease whose holder no longer runs', async () => {
+      // Prepare
+      const { service, liveness } = setup();
+      await service.acquire('daily', DAILY, T0);
+      liveness.stopped.add(DAILY);
+
+      // Act
+      const lease = await service.acquire('backfill', BACKFILL, T0 + MINUTE);
+
+      // Assess
+      expect(lease).toMatchObject({
+        token: 2,
+        outcome: 'took-over',
+        displaced: { holder: DAILY, reason: 'holder-not-running' },
+      });
+    });
+
+    it('gives every new owner a strictly larger token, across takeovers and releases', async () => {
+      // Prepare
+      const { service, liveness } = setup();
+      const tokens: number[] = [];
+
+      // Act
+      tokens.push((await service.acquire('daily', DAILY, T0)).token);
+      tokens.push((await service.acquire('backfill', BACKFILL, T0 + 15 * MINUTE)).token);
+      liveness.stopped.add(BACKFILL);
+      tokens.push((await service.acquire('backfill', OTHER, T0 + 16 * MINUTE)).token);
+      await service.release(OTHER);
+      tokens.push((await service.acquire('daily', DAILY, T0 + 17 * MINUTE)).token);
+      tokens.push((await service.acquire('daily', DAILY, T0 + 18 * MINUTE)).token);
+
+      // Assess
+      expect(tokens).toEqual([1, 2, 3, 4, 4]);
+    });
+
+    it('re-reads and decides again after losing the race for a free lease', async () => {
+      // Prepare
+      const { store, service } = setup();
+      store.beforeNextWrite((s) =>
+        s.overwrite({ holder: OTHER, kind: 'backfill', token: 1, expiresAt: T0 + MINUTE, acquiredAt: T0 }),
+      );
+
+      // Act
+      const attempt = service.acquire('daily', DAILY, T0);
+
+      // Assess: the winner holds it now, so the loser is refused rather than overwriting it
+      await expect(attempt).rejects.toMatchObject({ name: 'LeaseHeldError', holder: OTHER });
+      expect(store.current).toMatchObject({ holder: OTHER, token: 1 });
+    });
+
+    it('retries after a lost race and takes the lease released meanwhile', async () => {
+      // Prepare
+      const { store, service } = setup();
+      store.overwrite({ holder: null, token: 7 });
+      store.beforeNextWrite((s) => s.overwrite({ holder: null, token: 8 }));
+
+      // Act
+      const lease = await service.acquire('daily', DAILY, T0);
+
+      // Assess
+      expect(lease).toMatchObject({ token: 9, outcome: 'acquired' });
+      expect(store.failedWrites).toBe(1);
+    });
+
+    it('fails with LeaseContendedError after losing every allowed race, having written nothing', async () => {
+      // Prepare
+      const { store, service } = setup({ maxWriteAttempts: 3 });
+      for (let token = 1; token <= 3; token++) {
+        store.beforeNextWrite((s) => s.overwrite({ holder: null, token: token * 10 }));
+      }
+
+      // Act
+      const attempt = service.acquire('daily', DAILY, T0);
+
+      // Assess
+      await expect(attempt).rejects.toThrow(LeaseContendedError);
+      await expect(attempt).rejects.toThrow(
+        `Could not acquire the lease for ${DAILY}: 3 conditional writes in a row lost the race to other writers.`,
+      );
+      expect(store.current).toEqual({ holder: null, token: 30 });
+    });
+
+    it('refuses a duration that is not a positive whole number of milliseconds', () => {
+      expect(() => setup({ durationMs: 0 })).toThrow(
+        'Invalid durationMs: got 0; expected a positive whole number of milliseconds.',
+      );
+    });
+  });
+
+  describe('Method: renew', () => {
+    it('extends the lease of its holder and keeps the token', async () => {
+      // Prepare
+      const { store, service } = setup();
+      const { token } = await service.acquire('backfill', BACKFILL, T0);
+
+      // Act
+      const renewed = await service.renew(BACKFILL, token, T0 + 14 * MINUTE);
+
+      // Assess
+      expect(renewed).toEqual({
+        holder: BACKFILL,
+        kind: 'backfill',
+        token,
+        expiresAt: T0 + 29 * MINUTE,
+        acquiredAt: T0,
+      });
+      expect(store.current).toEqual(renewed);
+    });
+
+    it('never shortens the lease when renewed with an earlier clock', async () => {
+      // Prepare
+      const { service } = setup();
+      const { token } = await service.acquire('backfill', BACKFILL, T0);
+
+      // Act
+      const renewed = await service.renew(BACKFILL, token, T0 - MINUTE);
+
+      // Assess
+      expect(renewed.expiresAt).toBe(T0 + 15 * MINUTE);
+    });
+
+    it('fails with LeaseLostError after another execution took the lease over', async () => {
+      // Prepare
+      const { store, service } = setup();
+      const { token } = await service.acquire('daily', DAILY, T0);
+      await service.acquire('backfill', BACKFILL, T0 + 15 * MINUTE);
+
+      // Act
+      const attempt = service.renew(DAILY, token, T0 + 16 * MINUTE);
+
+      // Assess
+      await expect(attempt).rejects.toThrow(LeaseLostError);
+      await expect(attempt).rejects.toMatchObject({
+        executionId: DAILY,
+        token: 1,
+        currentHolder: BACKFILL,
+        currentToken: 2,
+        message:
+          `Execution ${DAILY} no longer holds the lease with token 1: it is now held by ${BACKFILL} with token 2. ` +
+          'Stop this execution; anything it still commits is refused by the fencing token.',
+      });
+      expect(store.current).toMatchObject({ holder: BACKFILL, token: 2 });
+    });
+
+    it('fails with LeaseLostError after the lease was released', async () => {
+      // Prepare
+      const { service } = setup();
+      const { token } = await service.acquire('daily', DAILY, T0);
+      await service.release(DAILY, token);
+
+      // Act & Assess
+      await expect(service.renew(DAILY, token, T0 + MINUTE)).rejects.toMatchObject({
+        name: 'LeaseLostError',
+        currentHolder: null,
+        currentToken: 1,
+      });
+    });
+
+    it('fails with LeaseLostError when no lease exists', async () => {
+      const { service } = setup();
+      await expect(service.renew(DAILY, 1, T0)).rejects.toThrow(
+        `Execution ${DAILY} no longer holds the lease with token 1: no lease exists.`,
+      );
+    });
+
+    it('fails with LeaseLostError when a release lands between its read and its write', async () => {
+      // Prepare
+      const { store, service } = setup();
+      const { token } = await service.acquire('backfill', BACKFILL, T0);
+      store.beforeNextWrite((s) => s.overwrite({ holder: null, token }));
+
+      // Act & Assess: the renew must not resurrect the released lease
+      await expect(service.renew(BACKFILL, token, T0 + MINUTE)).rejects.toThrow(LeaseLostError);
+      expect(store.current).toEqual({ holder: null, token });
+    });
+  });
+
+  describe('Method: release', () => {
+    it('clears the holder and keeps the token', async () => {
+      // Prepare
+      const { store, service } = setup();
+      const { token } = await service.acquire('daily', DAILY, T0);
+
+      // Act
+      const result = await service.release(DAILY, token);
+
+      // Assess
+      expect(result).toEqual({ released: true, token: 1 });
+      expect(store.current).toEqual({ holder: null, token: 1 });
+    });
+
+    it('releases without a token, as the rule for stopped executions does', async () => {
+      const { service } = setup();
+      await service.acquire('daily', DAILY, T0);
+      await expect(service.release(DAILY)).resolves.toEqual({ released: true, token: 1 });
+    });
+
+    it('does nothing when another execution holds the lease', async () => {
+      // Prepare
+      const { store, service } = setup();
+      await service.acquire('daily', DAILY, T0);
+      const before = store.writes;
+
+      // Act
+      const result = await service.release(BACKFILL);
+
+      // Assess
+      expect(result).toEqual({ released: false });
+      expect(store.writes).toBe(before);
+      expect(store.current).toMatchObject({ holder: DAILY, token: 1 });
+    });
+
+    it('does nothing when the holder presents a token from before a takeover', async () => {
+      // Prepare: DAILY held token 1, lost it to BACKFILL, then took it back with token 3
+      const { store, service } = setup();
+      await service.acquire('daily', DAILY, T0);
+      await service.acquire('backfill', BACKFILL, T0 + 15 * MINUTE);
+      await service.acquire('daily', DAILY, T0 + 30 * MINUTE);
+
+      // Act
+      const result = await service.release(DAILY, 1);
+
+      // Assess
+      expect(result).toEqual({ released: false });
+      expect(store.current).toMatchObject({ holder: DAILY, token: 3 });
+    });
+
+    it('does nothing when released twice or when no lease exists', async () => {
+      const { service } = setup();
+      await expect(service.release(DAILY)).resolves.toEqual({ released: false });
+      await service.acquire('daily', DAILY, T0);
+      await service.release(DAILY);
+      await expect(service.release(DAILY)).resolves.toEqual({ released: false });
+    });
+  });
+});
+
+describe('Module: lease rules', () => {
+  it('imports no AWS SDK and reads no environment', () => {
+    const source = readFileSync(join(__dirname, '../../lambdas/engine/lease.ts'), 'utf8');
+    expect(source).not.toMatch(/@aws-sdk|process\.env|node:/);
+  });
+
+  it('works over any LeaseStore, not only the memory one', async () => {
+    // A store that answers "absent" and accepts exactly one write is enough for a first acquire.
+    let written: HeldLease | undefined;
+    const store: LeaseStore = {
+      read: async () => written,
+      tryWrite: async (next, seen) => {
+        if (seen !== undefined || next.holder === null) return false;
+        written = next;
+        return true;
+      },
+    };
+    const service = new LeaseService(store, { isRunning: async () => true });
+    await expect(service.acquire('daily', DAILY, T0)).resolves.toMatchObject({
+      token: 1,
+      expiresAt: T0 + 15 * MINUTE,
+    });
+  });
+});

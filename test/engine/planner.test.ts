@@ -1,0 +1,576 @@
+import { dateRange, type IsoDate } from '../../lambdas/engine/dates';
+import { InvalidInputError } from '../../lambdas/engine/errors';
+import type { Pipeline } from '../../lambdas/engine/pipeline';
+import {
+  assessDate,
+  assessRange,
+  type BackfillPlan,
+  formatPlan,
+  indexLedger,
+  type PlanBackfillRequest,
+  parseBackfillInput,
+  planBackfill,
+  planToJson,
+  staleness,
+} from '../../lambdas/engine/planner';
+import { bump, chain, SimulatedLedger } from './simulate';
+
+const TODAY = '2026-03-01';
+const MAX_DAYS = 366;
+const STAGES = 'ingest, transform, aggregate, rolling, publish';
+
+/** The example pipeline's shape: A → B → C → D (7-day window) → E. */
+const ORDERS = chain([
+  ['ingest', 1, 0],
+  ['transform', 1, 0],
+  ['aggregate', 1, 0],
+  ['rolling', 1, 6],
+  ['publish', 1, 0],
+]);
+
+/** Daily runs of the whole chain for every date of the range, in order, except `skip`. */
+function history(
+  pipeline: Pipeline,
+  from: IsoDate,
+  to: IsoDate,
+  skip: readonly IsoDate[] = [],
+): SimulatedLedger {
+  const ledger = new SimulatedLedger();
+  for (const date of dateRange(from, to)) if (!skip.includes(date)) ledger.runFrom(pipeline, date, 'ingest');
+  return ledger;
+}
+
+function plan(
+  pipeline: Pipeline,
+  ledger: SimulatedLedger,
+  extra: Partial<Omit<PlanBackfillRequest, 'pipeline' | 'ledger'>> = {},
+): BackfillPlan {
+  return planBackfill({
+    pipeline,
+    ledger: ledger.entries(),
+    mode: 'auto',
+    today: TODAY,
+    maxDays: MAX_DAYS,
+    ...extra,
+  });
+}
+
+const starts = (p: BackfillPlan) => p.dates.map(({ date, startStage }) => `${date} ${startStage}`);
+
+describe('Function: planBackfill', () => {
+  describe('Mode: auto', () => {
+    it('plans nothing when the ledger matches the code', () => {
+      // Prepare
+      const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
+
+      // Act
+      const result = plan(ORDERS, ledger);
+
+      // Assess
+      expect(result).toEqual({
+        mode: 'auto',
+        from: '2026-01-01',
+        to: '2026-01-14',
+        dates: [],
+        skipped: 14,
+        totals: { dates: 0, stageRuns: 0, fullRerunStageRuns: 70 },
+      });
+      expect(formatPlan(result, ORDERS)).toBe(
+        'Nothing to do: every date in 2026-01-01 .. 2026-01-14 is fresh.',
+      );
+    });
+
+    it('reruns every date from the changed stage, and reuses upstream data on the next change', () => {
+      // Prepare: A1 → B1 → C1 → D1 → E1 recorded, then B goes to 2.
+      const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
+      const v2 = bump(ORDERS, 'transform');
+
+      // Act
+      const first = plan(v2, ledger);
+
+      // Assess
+      expect(first.dates).toHaveLength(14);
+      expect(first.dates[0]).toEqual({
+        date: '2026-01-01',
+        startStage: 'transform',
+        stages: ['transform', 'aggregate', 'rolling', 'publish'],
+        reasons: [
+          { kind: 'code-stale', stage: 'transform', changes: [{ stage: 'transform', recorded: 1, code: 2 }] },
+        ],
+      });
+      expect(new Set(first.dates.map((d) => d.startStage))).toEqual(new Set(['transform']));
+      expect(first.totals).toEqual({ dates: 14, stageRuns: 56, fullRerunStageRuns: 70 });
+      expect(formatPlan(first, v2)).toBe(
+        [
+          'Backfill plan (auto) for 2026-01-01 .. 2026-01-14: 14 dates to rerun, 0 fresh and skipped.',
+          '  2026-01-01 .. 2026-01-14  (14 dates)  from transform: transform → aggregate → rolling → publish',
+          '      why: code changed: transform v1 → v2',
+          'Totals: 14 dates, 56 stage-runs; a full rerun is 70 stage-runs (14 dates × 5 stages): saves 20% of a full rerun.',
+        ].join('\n'),
+      );
+
+      // Act: carry the plan out, then C goes to 3.
+      ledger.apply(v2, first);
+      const v3 = bump(v2, 'aggregate', 3);
+      const upstream = () => ledger.entries().filter((e) => e.stage === 'ingest' || e.stage === 'transform');
+      const before = upstream();
+      const second = plan(v3, ledger);
+      ledger.apply(v3, second);
+
+      // Assess: C only; A1 and B2 rows are reused as they are.
+      expect(starts(second)).toEqual(dateRange('2026-01-01', '2026-01-14').map((d) => `${d} aggregate`));
+      expect(second.dates[0].reasons).toEqual([
+        { kind: 'code-stale', stage: 'aggregate', changes: [{ stage: 'aggregate', recorded: 1, code: 3 }] },
+      ]);
+      expect(upstream()).toEqual(before);
+      expect(ledger.get('2026-01-14', 'aggregate')?.lineage).toEqual({ ingest: 1, transform: 2 });
+      expect(plan(v3, ledger).dates).toEqual([]);
+    });
+
+    it('reruns a missing day from the first stage, and the later dates whose window reads it', () => {
+      // Prepare
+      const ledger = history(ORDERS, '2026-01-01', '2026-01-14', ['2026-01-07']);
+
+      // Act
+      const result = plan(ORDERS, ledger);
+
+      // Assess
+      expect(starts(result)).toEqual([
+        '2026-01-07 ingest',
+        ...dateRange('2026-01-08', '2026-01-13').map((d) => `${d} rolling`),
+      ]);
+      expect(result.dates[0].reasons).toEqual([{ kind: 'missing', stage: 'ingest' }]);
+      expect(result.dates[1].reasons).toEqual([
+        {
+          kind: 'input-stale',
+          stage: 'rolling',
+          input: 'aggregate',
+          inputDate: '2026-01-07',
+          change: 'planned',
+          recordedRunId: null,
+          currentRunId: null,
+        },
+      ]);
+      expect(formatPlan(result, ORDERS)).toBe(
+        [
+          'Backfill plan (auto) for 2026-01-01 .. 2026-01-14: 7 dates to rerun, 7 fresh and skipped.',
+          '  2026-01-07                (1 date)  from ingest: ingest → transform → aggregate → rolling → publish',
+          '      why: ingest has not run',
+          '  2026-01-08 .. 2026-01-13  (6 dates)  from rolling: rolling → publish',
+          '      why: input of rolling changed: aggregate reruns first',
+          'Totals: 7 dates, 17 stage-runs; a full rerun is 70 stage-runs (14 dates × 5 stages): saves 75% of a full rerun.',
+        ].join('\n'),
+      );
+    });
+
+    it('after a manual rerun of one early stage, reruns the rest of that date and the lookback consumers after it', () => {
+      // Prepare: someone reran transform alone for 2026-01-05.
+      const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
+      const old = ledger.get('2026-01-05', 'transform')!.runId;
+      const rerun = ledger.runStage(ORDERS, '2026-01-05', 'transform').runId;
+
+      // Act
+      const result = plan(ORDERS, ledger);
+
+      // Assess
+      expect(starts(result)).toEqual([
+        '2026-01-05 aggregate',
+        ...dateRange('2026-01-06', '2026-01-11').map((d) => `${d} rolling`),
+      ]);
+      expect(result.dates[0].reasons).toEqual([
+        {
+          kind: 'input-stale',
+          stage: 'aggregate',
+          input: 'transform',
+          inputDate: '2026-01-05',
+          change: 'rerun',
+          recordedRunId: old,
+          currentRunId: rerun,
+        },
+      ]);
+    });
+
+    it('reruns every date from a changed window stage only', () => {
+      // Prepare
+      const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
+
+      // Act
+      const result = plan(bump(ORDERS, 'rolling'), ledger);
+
+      // Assess
+      expect(new Set(result.dates.map((d) => d.startStage))).toEqual(new Set(['rolling']));
+      expect(result.totals).toEqual({ dates: 14, stageRuns: 28, fullRerunStageRuns: 70 });
+      expect(formatPlan(result, ORDERS)).toContain('saves 60% of a full rerun');
+    });
+
+    it('does not plan dates before from: a window reaching there uses ledger facts only', () => {
+      // Prepare: 2026-01-07 is missing, but outside the range asked for.
+      const gap = history(ORDERS, '2026-01-01', '2026-01-14', ['2026-01-07']);
+      // aggregate was rerun for 2026-01-05, also outside the range: its consumers' run ids differ.
+      const rerun = history(ORDERS, '2026-01-01', '2026-01-14');
+      rerun.runStage(ORDERS, '2026-01-05', 'aggregate');
+
+      // Act
+      const gapPlan = plan(ORDERS, gap, { from: '2026-01-08' });
+      const rerunPlan = plan(ORDERS, rerun, { from: '2026-01-08' });
+
+      // Assess
+      expect(gapPlan.dates).toEqual([]);
+      expect(gapPlan.totals.fullRerunStageRuns).toBe(35);
+      expect(starts(rerunPlan)).toEqual(dateRange('2026-01-08', '2026-01-11').map((d) => `${d} rolling`));
+      expect(rerunPlan.dates[0].reasons).toMatchObject([{ inputDate: '2026-01-05', change: 'rerun' }]);
+    });
+
+    it('does not check inputs before the ledger starts, so purged history leaves the first dates fresh', () => {
+      // Prepare: rows before 2026-01-05 were purged; rolling on later dates had read them.
+      const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
+      const purged = ledger.entries().filter((entry) => entry.date >= '2026-01-05');
+      // One input read inside the kept history is gone too.
+      const withHole = purged.filter(
+        (entry) => !(entry.date === '2026-01-06' && entry.stage === 'aggregate'),
+      );
+
+      // Act
+      const clean = planBackfill({
+        pipeline: ORDERS,
+        ledger: purged,
+        mode: 'auto',
+        today: TODAY,
+        maxDays: MAX_DAYS,
+      });
+      const holed = planBackfill({
+        pipeline: ORDERS,
+        ledger: withHole,
+        mode: 'auto',
+        from: '2026-01-07',
+        today: TODAY,
+        maxDays: MAX_DAYS,
+      });
+
+      // Assess
+      expect(clean).toMatchObject({ from: '2026-01-05', dates: [] });
+      expect(starts(holed)).toEqual(dateRange('2026-01-07', '2026-01-12').map((d) => `${d} rolling`));
+      expect(holed.dates[0].reasons).toMatchObject([
+        { inputDate: '2026-01-06', change: 'removed', currentRunId: null },
+      ]);
+    });
+
+    it('plans dates after the ledger when to reaches them', () => {
+      // Prepare: the last daily runs never happened.
+      const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
+
+      // Act
+      const result = plan(ORDERS, ledger, { from: '2026-01-10', to: '2026-01-16' });
+
+      // Assess
+      expect(starts(result)).toEqual(['2026-01-15 ingest', '2026-01-16 ingest']);
+      expect(result.skipped).toBe(5);
+    });
+
+    it('plans nothing on an empty ledger without a range', () => {
+      // Act
+      const result = plan(ORDERS, new SimulatedLedger());
+
+      // Assess
+      expect(result).toMatchObject({ from: null, to: null, dates: [] });
+      expect(formatPlan(result, ORDERS)).toBe('Nothing to do: the ledger is empty and no range was given.');
+    });
+
+    it('refuses a ledger longer than maxDays when no range is given', () => {
+      // Prepare
+      const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
+
+      // Act & Assess
+      expect(() => plan(ORDERS, ledger, { maxDays: 10 })).toThrow(
+        new InvalidInputError([
+          {
+            field: 'from',
+            value: undefined,
+            accepted:
+              "a date: without it, auto mode covers the ledger's 2026-01-01 .. 2026-01-14 (14 days), " +
+              'more than the maximum of 10 days; give from and to',
+          },
+        ]),
+      );
+    });
+  });
+
+  describe('Mode: explicit', () => {
+    it('plans every date of the range from the start stage', () => {
+      // Prepare
+      const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
+
+      // Act
+      const result = plan(ORDERS, ledger, {
+        mode: 'explicit',
+        from: '2026-01-03',
+        to: '2026-01-05',
+        startStage: 'aggregate',
+      });
+
+      // Assess
+      expect(starts(result)).toEqual([
+        '2026-01-03 aggregate',
+        '2026-01-04 aggregate',
+        '2026-01-05 aggregate',
+      ]);
+      expect(result.dates[0]).toEqual({
+        date: '2026-01-03',
+        startStage: 'aggregate',
+        stages: ['aggregate', 'rolling', 'publish'],
+        reasons: [{ kind: 'requested', stage: 'aggregate' }],
+      });
+      expect(result.totals).toEqual({ dates: 3, stageRuns: 9, fullRerunStageRuns: 15 });
+    });
+
+    it('refuses a start stage whose input has not run on a date of the range', () => {
+      // Prepare: the daily run of 2026-01-04 stopped after ingest.
+      const ledger = history(ORDERS, '2026-01-01', '2026-01-14', ['2026-01-04']);
+      ledger.runStage(ORDERS, '2026-01-04', 'ingest');
+
+      // Act & Assess
+      expect(() =>
+        plan(ORDERS, ledger, {
+          mode: 'explicit',
+          from: '2026-01-01',
+          to: '2026-01-14',
+          startStage: 'aggregate',
+        }),
+      ).toThrow(
+        'Invalid startStage: got "aggregate"; expected a stage whose input has run on every date of the range, ' +
+          'but transform has not run for 2026-01-04: start from transform or earlier, or use mode "auto", ' +
+          'which plans this for you.',
+      );
+    });
+  });
+
+  it('gives the same plan twice over the same ledger, and JSON with a stable key order', () => {
+    // Prepare
+    const ledger = history(ORDERS, '2026-01-01', '2026-01-14', ['2026-01-07']);
+
+    // Act
+    const json = planToJson(plan(ORDERS, ledger));
+
+    // Assess
+    expect(json).toEqual(plan(ORDERS, ledger));
+    expect(Object.keys(json)).toEqual(['mode', 'from', 'to', 'dates', 'skipped', 'totals']);
+    expect(Object.keys(json.dates[1])).toEqual(['date', 'startStage', 'stages', 'reasons']);
+    expect(Object.keys(json.dates[1].reasons[0])).toEqual([
+      'kind',
+      'stage',
+      'input',
+      'inputDate',
+      'change',
+      'recordedRunId',
+      'currentRunId',
+    ]);
+  });
+
+  it('plans ten years of five stages', () => {
+    // Prepare
+    const ledger = history(ORDERS, '2016-01-01', '2025-12-31');
+
+    // Act
+    const result = plan(bump(ORDERS, 'aggregate'), ledger, { maxDays: 4000 });
+
+    // Assess
+    expect(result.totals).toEqual({ dates: 3653, stageRuns: 3653 * 3, fullRerunStageRuns: 3653 * 5 });
+  });
+});
+
+describe('Function: staleness', () => {
+  it('says why one (date, stage) is stale, with and without what is planned before it', () => {
+    // Prepare
+    const index = indexLedger(ORDERS, history(ORDERS, '2026-01-01', '2026-01-14', ['2026-01-07']).entries());
+
+    // Act & Assess
+    expect(staleness(index, '2026-01-07', 'transform')).toEqual([{ kind: 'missing', stage: 'transform' }]);
+    expect(staleness(index, '2026-01-08', 'rolling')).toEqual([]);
+    expect(
+      staleness(index, '2026-01-08', 'rolling', { planned: new Map([['2026-01-07', 'ingest']]) }),
+    ).toMatchObject([{ kind: 'input-stale', inputDate: '2026-01-07', change: 'planned' }]);
+    expect(assessDate(index, '2026-01-07')).toEqual({
+      date: '2026-01-07',
+      startStage: 'ingest',
+      reasons: [{ kind: 'missing', stage: 'ingest' }],
+    });
+    expect(assessDate(index, '2026-01-08').startStage).toBeNull();
+  });
+
+  it('names the upstream versions a lineage differs in', () => {
+    // Prepare
+    const index = indexLedger(ORDERS, history(ORDERS, '2026-01-01', '2026-01-02').entries());
+    const changed = indexLedger(
+      bump(ORDERS, 'ingest'),
+      index.byStage.flatMap((byDate) => [...byDate.values()]),
+    );
+
+    // Act & Assess
+    expect(staleness(changed, '2026-01-02', 'rolling')).toEqual([
+      { kind: 'code-stale', stage: 'rolling', changes: [{ stage: 'ingest', recorded: 1, code: 2 }] },
+    ]);
+  });
+});
+
+describe('Function: assessRange', () => {
+  it('colours the grid as the plan sees it', () => {
+    // Prepare
+    const index = indexLedger(ORDERS, history(ORDERS, '2026-01-01', '2026-01-14', ['2026-01-07']).entries());
+
+    // Act
+    const grid = assessRange(index, '2026-01-06', '2026-01-08');
+
+    // Assess
+    expect(grid.map((row) => [row.date, row.startStage, ...row.cells.map((cell) => cell.state)])).toEqual([
+      ['2026-01-06', null, 'fresh', 'fresh', 'fresh', 'fresh', 'fresh'],
+      ['2026-01-07', 'ingest', 'missing', 'missing', 'missing', 'missing', 'missing'],
+      ['2026-01-08', 'rolling', 'fresh', 'fresh', 'fresh', 'stale', 'stale'],
+    ]);
+  });
+});
+
+describe('Function: parseBackfillInput', () => {
+  const parse = (raw: unknown, maxDays = 31) => parseBackfillInput(raw, ORDERS, TODAY, maxDays);
+  const refusal = (raw: unknown, maxDays = 31): string => {
+    try {
+      parse(raw, maxDays);
+    } catch (error) {
+      if (error instanceof InvalidInputError) return error.message;
+      throw error;
+    }
+    throw new Error('expected an InvalidInputError');
+  };
+
+  it('accepts the console forms, defaulting mode from startStage', () => {
+    expect(parse({})).toEqual({ mode: 'auto', dryRun: false });
+    expect(parse({ mode: 'auto', from: '2026-01-01', to: '2026-01-31', dryRun: true })).toEqual({
+      mode: 'auto',
+      from: '2026-01-01',
+      to: '2026-01-31',
+      dryRun: true,
+    });
+    expect(parse({ from: '2026-01-01', to: '2026-01-31', startStage: 'transform' })).toEqual({
+      mode: 'explicit',
+      from: '2026-01-01',
+      to: '2026-01-31',
+      startStage: 'transform',
+      dryRun: false,
+    });
+    expect(parse({ from: '2026-02-28', to: '2026-02-28' }, 1)).toMatchObject({ from: '2026-02-28' });
+  });
+
+  it('refuses a date that is not on the calendar', () => {
+    expect(refusal({ from: '2026-02-30' })).toBe(
+      'Invalid from: got "2026-02-30"; expected a real calendar date written as YYYY-MM-DD, e.g. 2026-01-31.',
+    );
+  });
+
+  it('refuses to before from', () => {
+    expect(refusal({ from: '2026-01-31', to: '2026-01-01' })).toBe(
+      'Invalid to: got "2026-01-01"; expected a date on or after from (2026-01-31).',
+    );
+  });
+
+  it('refuses an unknown stage, listing the stages', () => {
+    expect(refusal({ from: '2026-01-01', to: '2026-01-02', startStage: 'transfrom' })).toBe(
+      `Invalid startStage: got "transfrom"; expected one of ${STAGES}.`,
+    );
+  });
+
+  it('refuses today and future dates', () => {
+    expect(refusal({ mode: 'auto', from: '2026-02-20', to: TODAY })).toBe(
+      'Invalid to: got "2026-03-01"; expected a date up to yesterday, 2026-02-28 (today and later have not happened yet).',
+    );
+    expect(refusal({ from: '2027-01-01' })).toBe(
+      'Invalid from: got "2027-01-01"; expected a date up to yesterday, 2026-02-28 (today and later have not happened yet).',
+    );
+  });
+
+  it('refuses a range longer than maxDays', () => {
+    expect(refusal({ from: '2026-01-01', to: '2026-02-01' })).toBe(
+      'Invalid to: got "2026-02-01"; expected a date up to 2026-01-31: a backfill covers at most 31 days ' +
+        'from 2026-01-01; split a longer one.',
+    );
+  });
+
+  it('refuses explicit mode without its range', () => {
+    expect(refusal({ startStage: 'transform' })).toBe(
+      [
+        'Invalid from: got nothing; expected a real calendar date written as YYYY-MM-DD, e.g. 2026-01-31 ' +
+          '(explicit mode needs from, to and startStage).',
+        'Invalid to: got nothing; expected a real calendar date written as YYYY-MM-DD, e.g. 2026-01-31 ' +
+          '(explicit mode needs from, to and startStage).',
+      ].join('\n'),
+    );
+  });
+
+  it('refuses explicit mode without a start stage', () => {
+    expect(refusal({ mode: 'explicit', from: '2026-01-01', to: '2026-01-02' })).toBe(
+      `Invalid startStage: got nothing; expected one of ${STAGES} (explicit mode needs from, to and startStage).`,
+    );
+  });
+
+  it('refuses a start stage in auto mode', () => {
+    expect(refusal({ mode: 'auto', startStage: 'transform' })).toBe(
+      'Invalid startStage: got "transform"; expected nothing in auto mode, which finds each date\'s start stage ' +
+        '(remove startStage, or set mode to "explicit").',
+    );
+  });
+
+  it('refuses wrong types', () => {
+    expect(refusal({ mode: 'full', from: 20260101, dryRun: 'yes' })).toBe(
+      [
+        'Invalid mode: got "full"; expected "auto" or "explicit".',
+        'Invalid from: got 20260101; expected a real calendar date written as YYYY-MM-DD, e.g. 2026-01-31.',
+        'Invalid dryRun: got "yes"; expected true or false.',
+      ].join('\n'),
+    );
+  });
+
+  it('refuses an unknown field', () => {
+    expect(refusal({ mode: 'auto', colour: 'red' })).toBe(
+      'Invalid colour: got "red"; expected only the fields mode, from, to, startStage, dryRun.',
+    );
+  });
+
+  it('refuses SQL and shell metacharacters in names and dates', () => {
+    const range = { from: '2026-01-01', to: '2026-01-02' };
+    expect(refusal({ ...range, startStage: "transform'; DROP TABLE orders; --" })).toBe(
+      `Invalid startStage: got "transform'; DROP TABLE orders; --"; expected one of ${STAGES}.`,
+    );
+    expect(refusal({ ...range, startStage: '$(rm -rf /)' })).toBe(
+      `Invalid startStage: got "$(rm -rf /)"; expected one of ${STAGES}.`,
+    );
+    expect(refusal({ from: '2026-01-01`reboot`' })).toBe(
+      'Invalid from: got "2026-01-01`reboot`"; expected a real calendar date written as YYYY-MM-DD, e.g. 2026-01-31.',
+    );
+  });
+
+  it('refuses an input that is not an object', () => {
+    const expected =
+      'expected an object such as {"mode": "auto"} or ' +
+      '{"from": "2026-01-01", "to": "2026-01-31", "startStage": "transform"}.';
+    expect(refusal(null)).toBe(`Invalid input: got null; ${expected}`);
+    expect(refusal(['auto'])).toBe(`Invalid input: got ["auto"]; ${expected}`);
+  });
+
+  it('refuses every problem at once', () => {
+    // Act
+    let problems: readonly string[] = [];
+    try {
+      parse({ from: '2026-02-30', to: '2026-13-01', startStage: 'nope', colour: 'red' });
+    } catch (error) {
+      if (error instanceof InvalidInputError) problems = error.problems.map((p) => p.field);
+    }
+
+    // Assess
+    expect([...problems].sort()).toEqual(['colour', 'from', 'startStage', 'to']);
+  });
+
+  it('refuses the same input in planBackfill with the same words', () => {
+    const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
+    expect(() => plan(ORDERS, ledger, { to: '2026-03-01' })).toThrow(
+      'Invalid to: got "2026-03-01"; expected a date up to yesterday, 2026-02-28 (today and later have not happened yet).',
+    );
+  });
+});
