@@ -1,7 +1,5 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
-import { DataDirectoryInUseError } from '../engine/errors';
 import {
   type SqlClient,
   type SqlExecutor,
@@ -10,6 +8,7 @@ import {
   type SqlValue,
   sqlValueText,
 } from '../engine/sql';
+import { type DirectoryLock, lockDirectory } from './directory-lock';
 import { PG_PARSERS } from './postgres-types';
 
 /**
@@ -23,23 +22,22 @@ export class PgliteSqlClient implements SqlClient {
 
   private constructor(
     private readonly db: PGlite,
-    private readonly lockFile: string | undefined,
+    private readonly lock: DirectoryLock | undefined,
   ) {}
 
   /** Opens (creating if needed) the database in `directory`; in memory when `directory` is undefined. */
   static async open(directory: string | undefined): Promise<PgliteSqlClient> {
-    let lockFile: string | undefined;
+    let lock: DirectoryLock | undefined;
     if (directory !== undefined) {
       mkdirSync(directory, { recursive: true });
-      lockFile = join(dirname(directory), `${directory.split(/[\\/]/).pop()}.lock`);
-      acquireDirectoryLock(lockFile, directory);
+      lock = lockDirectory(`${directory}.lock`, directory);
     }
     try {
       const db = await PGlite.create(directory, { parsers: PG_PARSERS });
       await db.exec("SET TIME ZONE 'UTC'");
-      return new PgliteSqlClient(db, lockFile);
+      return new PgliteSqlClient(db, lock);
     } catch (error) {
-      if (lockFile) rmSync(lockFile, { force: true });
+      lock?.release();
       throw error;
     }
   }
@@ -59,7 +57,7 @@ export class PgliteSqlClient implements SqlClient {
     try {
       await this.db.close();
     } finally {
-      if (this.lockFile) rmSync(this.lockFile, { force: true });
+      this.lock?.release();
     }
   }
 }
@@ -71,46 +69,4 @@ async function run<Row extends SqlRow>(
 ): Promise<SqlResult<Row>> {
   const result = await db.query<Row>(text, params.map(sqlValueText));
   return { rows: result.rows, rowCount: result.affectedRows || result.rows.length };
-}
-
-/**
- * Takes `lockFile` with an exclusive create. A lock left by a process that no longer exists is
- * taken over; one held by a live process is refused with a message saying which.
- */
-function acquireDirectoryLock(lockFile: string, directory: string): void {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lockFile, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return;
-    } catch (error) {
-      if (!isErrnoCode(error, 'EEXIST')) throw error;
-      const holder = Number(readFileSync(lockFile, 'utf8'));
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-        throw new DataDirectoryInUseError(
-          `The data directory ${directory} is in use by process ${holder}. ` +
-            'Wait for it to finish, or use another --data-dir.',
-        );
-      }
-      if (holder === process.pid) {
-        throw new DataDirectoryInUseError(`The data directory ${directory} is already open in this process.`);
-      }
-      rmSync(lockFile, { force: true });
-    }
-  }
-  throw new DataDirectoryInUseError(`Could not lock the data directory ${directory}.`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return isErrnoCode(error, 'EPERM');
-  }
-}
-
-function isErrnoCode(error: unknown, code: string): boolean {
-  return error instanceof Error && 'code' in error && error.code === code;
 }

@@ -51,15 +51,19 @@ export interface BackfillInput {
 export interface PlannedDateItem {
   readonly date: IsoDate;
   readonly startStage: string;
-  /** Position in the plan, 0-based; the item checks that every earlier date is done. */
+  /** Position in the plan, 0-based. */
   readonly position: number;
-  /** Identifies this backfill's plan, so an item can find its siblings in the ledger. */
-  readonly backfillId: string;
+  /**
+   * The planned date just before this one, or null for the first. The item refuses to run until
+   * that date's last stage was written by this same backfill; since every item checks its
+   * predecessor, every earlier date is done (a Map that starts queued items after a failure,
+   * as the local runner does, cannot skip ahead).
+   */
+  readonly previousDate: IsoDate | null;
 }
 
 /** Task "Validate And Plan" → ResultPath `$.plan`. Invalid input fails with error `InvalidInputError`. */
 export interface BackfillPlanResult {
-  readonly backfillId: string;
   readonly dryRun: boolean;
   readonly dates: readonly PlannedDateItem[];
   readonly totals: {

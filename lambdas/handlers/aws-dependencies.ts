@@ -1,0 +1,50 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DataApiSqlClient } from '../adapters/data-api-sql';
+import { DynamoDbLeaseStore } from '../adapters/dynamodb-lease-store';
+import { StepFunctionsLiveness } from '../adapters/sfn-liveness';
+import { LeaseService } from '../engine/lease';
+import { DEFAULT_PIPELINE_PARAMS } from '../engine/stage';
+import { pipeline } from '../stages';
+import type { StepDependencies } from '../workflow/steps';
+
+/** Reads a required environment variable at cold start, failing loudly with what is missing. */
+export function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') {
+    throw new Error(
+      `Environment variable ${name} is not set; the CDK stack sets it on every Hindsight function.`,
+    );
+  }
+  return value;
+}
+
+function numberEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`Environment variable ${name} is ${raw}; expected a whole number from 1.`);
+  return value;
+}
+
+/** The steps' dependencies in AWS: Aurora through the Data API, the lease in DynamoDB. Built once per cold start. */
+export function awsDependencies(): StepDependencies {
+  const sql = new DataApiSqlClient({
+    resourceArn: requiredEnv('DB_CLUSTER_ARN'),
+    secretArn: requiredEnv('DB_SECRET_ARN'),
+    database: requiredEnv('DB_NAME'),
+  });
+  const store = new DynamoDbLeaseStore({
+    client: new DynamoDBClient({}),
+    tableName: requiredEnv('LEASE_TABLE_NAME'),
+  });
+  return {
+    sql,
+    pipeline,
+    params: { rowsPerDay: numberEnv('HINDSIGHT_ROWS_PER_DAY', DEFAULT_PIPELINE_PARAMS.rowsPerDay) },
+    leases: new LeaseService(store, new StepFunctionsLiveness(new SFNClient({}))),
+    maxBackfillDays: numberEnv('HINDSIGHT_MAX_BACKFILL_DAYS', 3660),
+    now: () => new Date(),
+  };
+}

@@ -1,0 +1,219 @@
+/**
+ * What each Task state does, given its dependencies. The Lambda entry points (lambdas/handlers/)
+ * and the local runtime (lib/local/) call these same functions; only the dependencies differ
+ * (Data API and DynamoDB in AWS, PGlite or PostgreSQL and dynalite on a laptop).
+ */
+import { z } from 'zod';
+import { addDays, dateOf } from '../engine/dates';
+import { HindsightError, InvalidInputError } from '../engine/errors';
+import { type LeaseService, toLeaseGrant } from '../engine/lease';
+import type { Pipeline } from '../engine/pipeline';
+import { formatPlan, parseBackfillInput, planBackfill } from '../engine/planner';
+import { executionId, fenceToken, isoDate, parseInput, stageName } from '../engine/schemas';
+import type { SqlClient, SqlExecutor } from '../engine/sql';
+import type { PipelineParams } from '../engine/stage';
+import { readLedger, toEntry } from '../ledger/ledger-store';
+import type {
+  BackfillPlanResult,
+  DailyInput,
+  ExecutionStatusChange,
+  LeaseGrant,
+  LeaseRequest,
+  PreparedDate,
+  ResolvedDate,
+  StageTaskInput,
+  StageTaskResult,
+} from './contracts';
+import { runStage } from './stage-runner';
+
+/** Everything the steps need from the outside world. */
+export interface StepDependencies {
+  readonly sql: SqlClient;
+  readonly pipeline: Pipeline;
+  readonly params: PipelineParams;
+  readonly leases: LeaseService;
+  /** The longest range a backfill may cover, in days. */
+  readonly maxBackfillDays: number;
+  readonly now: () => Date;
+}
+
+const dailyInputSchema = z.strictObject(
+  {
+    date: isoDate.optional(),
+    scheduledTime: z.iso.datetime({ error: 'an ISO-8601 instant such as 2026-01-31T02:00:00Z' }).optional(),
+  },
+  { error: 'an object: {} or {"date": "YYYY-MM-DD"}' },
+);
+
+/** "Resolve Date": an explicit date wins; otherwise the day before the scheduled time (or now). */
+export function resolveDate(deps: Pick<StepDependencies, 'now'>, raw: unknown): ResolvedDate {
+  const input: DailyInput = parseInput(dailyInputSchema, raw);
+  const today = dateOf(deps.now());
+  if (input.date !== undefined) {
+    if (input.date >= today) {
+      throw InvalidInputError.of(
+        'date',
+        input.date,
+        `a date up to yesterday (${addDays(today, -1)}); a day is processed once it is over`,
+      );
+    }
+    return { date: input.date };
+  }
+  const reference = input.scheduledTime === undefined ? deps.now() : new Date(input.scheduledTime);
+  return { date: addDays(dateOf(reference), -1) };
+}
+
+const leaseRequestSchema = z.strictObject(
+  {
+    action: z.enum(['acquire', 'renew', 'release'], { error: 'one of acquire, renew, release' }),
+    kind: z.enum(['daily', 'backfill'], { error: 'one of daily, backfill' }),
+    executionId,
+    token: fenceToken.optional(),
+  },
+  { error: 'an object like {"action": "acquire", "kind": "daily", "executionId": "arn:…"}' },
+);
+
+/** The lease Lambda: "Acquire Lease", "Renew Lease", "Release Lease", and release on abort. */
+export async function handleLease(
+  deps: StepDependencies,
+  raw: unknown,
+): Promise<LeaseGrant | { released: boolean }> {
+  if (isStatusChange(raw)) return releaseAfterAbort(deps, raw);
+  const request: LeaseRequest = parseInput(leaseRequestSchema, raw);
+  const now = deps.now().getTime();
+  switch (request.action) {
+    case 'acquire': {
+      const lease = await deps.leases.acquire(request.kind, request.executionId, now);
+      // A new owner moves the fence at once, so a displaced holder cannot commit even before
+      // the new owner's first stage does.
+      await advanceFence(deps.sql, lease.token);
+      return toLeaseGrant(lease);
+    }
+    case 'renew': {
+      if (request.token === undefined)
+        throw InvalidInputError.of('token', undefined, 'the token returned by acquire');
+      return toLeaseGrant(await deps.leases.renew(request.executionId, request.token, now));
+    }
+    case 'release': {
+      const result = await deps.leases.release(request.executionId, request.token);
+      return { released: result.released };
+    }
+  }
+}
+
+function isStatusChange(raw: unknown): raw is ExecutionStatusChange {
+  if (raw === null || typeof raw !== 'object' || !('detail' in raw)) return false;
+  const detail = raw.detail;
+  return detail !== null && typeof detail === 'object' && 'executionArn' in detail;
+}
+
+/** A stopped execution runs no Catch: the status-change rule releases whatever lease it still holds. */
+async function releaseAfterAbort(
+  deps: StepDependencies,
+  event: ExecutionStatusChange,
+): Promise<{ released: boolean }> {
+  const holder = parseInput(executionId, event.detail.executionArn, 'detail.executionArn');
+  const result = await deps.leases.release(holder);
+  return { released: result.released };
+}
+
+/** Moves the PostgreSQL fence up to `token` (never down). */
+export async function advanceFence(sql: SqlExecutor, token: number): Promise<void> {
+  await sql.query('UPDATE hindsight_fence SET token = $1 WHERE id = 1 AND token < $1', [token]);
+}
+
+/** "Validate And Plan": the console input, checked, then the plan from one read of the ledger. */
+export async function validateAndPlan(deps: StepDependencies, raw: unknown): Promise<BackfillPlanResult> {
+  const today = dateOf(deps.now());
+  const input = parseBackfillInput(raw, deps.pipeline, today, deps.maxBackfillDays);
+  const ledger = (await readLedger(deps.sql)).map(toEntry);
+  const plan = planBackfill({
+    ...input,
+    pipeline: deps.pipeline,
+    ledger,
+    today,
+    maxDays: deps.maxBackfillDays,
+  });
+  return {
+    dryRun: input.dryRun,
+    dates: plan.dates.map((planned, position) => ({
+      date: planned.date,
+      startStage: planned.startStage,
+      position,
+      previousDate: position === 0 ? null : plan.dates[position - 1].date,
+    })),
+    totals: plan.totals,
+    summary: formatPlan(plan, deps.pipeline),
+  };
+}
+
+function prepareDateSchema(pipeline: Pipeline) {
+  return z.strictObject({
+    item: z.strictObject({
+      date: isoDate,
+      startStage: stageName(pipeline.names),
+      position: z.number().int().min(0),
+      previousDate: isoDate.nullable(),
+    }),
+    executionId,
+    token: fenceToken,
+  });
+}
+
+/** An earlier planned date of this backfill has not finished: later dates depend on it. */
+export class EarlierDateNotDoneError extends HindsightError {}
+
+/**
+ * "Prepare Date": hold the lease (renew it; re-take it when a redrive finds it released; fail if
+ * another execution has it), check that the previous planned date is done, apply transitions.
+ */
+export async function prepareDate(deps: StepDependencies, raw: unknown): Promise<PreparedDate> {
+  const { item, executionId: execution } = parseInput(prepareDateSchema(deps.pipeline), raw);
+  const lease = await deps.leases.acquire('backfill', execution, deps.now().getTime());
+  await advanceFence(deps.sql, lease.token);
+
+  if (item.previousDate !== null) {
+    const last = deps.pipeline.names[deps.pipeline.names.length - 1];
+    const { rows } = await deps.sql.query<{ execution_id: string | null }>(
+      'SELECT execution_id FROM hindsight_stage_state WHERE day = $1::date AND stage = $2',
+      [item.previousDate, last],
+    );
+    if (rows[0]?.execution_id !== execution) {
+      throw new EarlierDateNotDoneError(
+        `Backfill date ${item.date} did not start: the planned date before it, ${item.previousDate}, ` +
+          'is not done (it failed or was skipped), and later dates depend on it. ' +
+          'Start the backfill again ({"mode": "auto"}): it resumes from what is still stale.',
+      );
+    }
+  }
+  return { date: item.date, startStage: item.startStage, token: lease.token, transitionsApplied: [] };
+}
+
+function stageTaskSchema() {
+  return z.strictObject(
+    { date: isoDate, token: fenceToken, executionId },
+    { error: 'an object like {"date": "2026-01-31", "token": 3, "executionId": "arn:…"}' },
+  );
+}
+
+/** "Run <Stage>": one stage for one date, fenced by the lease token. */
+export async function runStageTask(
+  deps: StepDependencies,
+  stage: string,
+  raw: unknown,
+): Promise<StageTaskResult> {
+  const input: StageTaskInput = parseInput(stageTaskSchema(), raw);
+  const result = await runStage(
+    deps.sql,
+    deps.pipeline,
+    { stage, date: input.date, fenceToken: input.token, executionId: input.executionId },
+    deps.params,
+  );
+  return {
+    stage: result.stage,
+    date: result.date,
+    version: result.version,
+    runId: result.runId,
+    rowsWritten: result.rowsWritten,
+  };
+}
