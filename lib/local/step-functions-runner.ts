@@ -3,9 +3,10 @@
  * here. The types are taken with `resolution-mode: import` and the module with a dynamic import,
  * which works from CommonJS.
  */
-import type { RunOptions, StateMachineDefinition } from 'aws-local-stepfunctions' with {
-  'resolution-mode': 'import',
-};
+type Runner = typeof import('aws-local-stepfunctions', { with: { 'resolution-mode': 'import' }});
+type StateMachineDefinition = ConstructorParameters<Runner['StateMachine']>[0];
+type RunOptions = NonNullable<Parameters<InstanceType<Runner['StateMachine']>['run']>[1]>;
+
 import type { AslDefinition } from '../workflow-definitions';
 
 export interface LocalStateMachine {
