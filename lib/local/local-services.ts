@@ -9,7 +9,12 @@ import { LeaseService } from '../../lambdas/engine/lease';
 import type { Pipeline } from '../../lambdas/engine/pipeline';
 import type { SqlClient } from '../../lambdas/engine/sql';
 import { DEFAULT_PIPELINE_PARAMS, type PipelineParams } from '../../lambdas/engine/stage';
-import { defaultMigrationsDirectory, loadMigrations, migrate } from '../../lambdas/ledger/migrator';
+import {
+  defaultMigrationsDirectory,
+  loadMigrations,
+  type MigrationReport,
+  migrate,
+} from '../../lambdas/ledger/migrator';
 import { pipeline as repositoryPipeline } from '../../lambdas/stages';
 import type { StepDependencies } from '../../lambdas/workflow/steps';
 import { ensureLeaseTable, type LocalDynamo, startDynalite } from './dynalite-server';
@@ -39,6 +44,8 @@ export interface LocalServices {
   /** Executions of this process that are running: the local answer to "is the lease holder alive?". */
   readonly running: Set<string>;
   readonly dynamo: LocalDynamo;
+  /** What opening applied: the local twin of the after-deploy migrations. */
+  readonly migrations: MigrationReport;
   close(): Promise<void>;
 }
 
@@ -70,7 +77,7 @@ export async function openLocalServices(options: LocalServicesOptions): Promise<
       ? new PostgresSqlClient(options.databaseUrl)
       : await PgliteSqlClient.open(join(dataDir, 'postgres'));
     opened.push(() => sql.close());
-    await migrate(sql, loadMigrations(defaultMigrationsDirectory()));
+    const migrations = await migrate(sql, loadMigrations(defaultMigrationsDirectory()));
 
     const dynamo = await startDynalite(join(dataDir, 'dynamodb'));
     opened.push(() => dynamo.close());
@@ -90,7 +97,7 @@ export async function openLocalServices(options: LocalServicesOptions): Promise<
       maxBackfillDays: options.maxBackfillDays ?? 3660,
       now: options.now ?? (() => new Date()),
     };
-    return { deps, dataDir, running, dynamo, close: closeAll };
+    return { deps, dataDir, running, dynamo, migrations, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

@@ -1,0 +1,183 @@
+import type { Duration } from 'aws-cdk-lib';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  Choice,
+  Condition,
+  DistributedMap,
+  Errors,
+  Fail,
+  JsonPath,
+  type QueryLanguage,
+  type StateMachine,
+  StateMachineType,
+  Succeed,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { Pipeline } from '../lambdas/engine/pipeline';
+import type { PrepareDateInput } from '../lambdas/workflow/contracts';
+import type { HindsightFunctions } from './functions';
+import { createStateMachine } from './state-machine';
+import {
+  acquireLease,
+  ERRORS,
+  failWithCaughtError,
+  invoke,
+  releaseLease,
+  StageChain,
+} from './workflow-states';
+
+/** State names of the backfill workflow that are not per stage (the stages' are `runStateName`). */
+export const BACKFILL_STATES = {
+  validateAndPlan: 'Validate And Plan',
+  refuseInvalidInput: 'Refuse Invalid Input',
+  dryRun: 'Dry Run?',
+  showPlanOnly: 'Show Plan Only',
+  anythingToDo: 'Anything To Do?',
+  skipEmptyPlan: 'Skip Empty Plan',
+  acquireLease: 'Acquire Lease',
+  gaveUp: 'Gave Up Waiting For Lease',
+  backfillEachDate: 'Backfill Each Date',
+  prepareDate: 'Prepare Date',
+  startAtWhichStage: 'Start At Which Stage?',
+  refuseUnknownStartStage: 'Refuse Unknown Start Stage',
+  failDate: 'Fail Date',
+  finishDate: 'Finish Date',
+  releaseLease: 'Release Lease',
+  releaseAfterFailure: 'Release Lease After Failure',
+  failBackfill: 'Fail Backfill',
+  finish: 'Finish Backfill',
+} as const;
+
+/**
+ * A Distributed Map that writes its zero failure thresholds out (CDK drops falsy ones): a failed
+ * date fails the Map, since later dates depend on it, and the console shows that it does.
+ */
+class FailFastDistributedMap extends DistributedMap {
+  override toStateJson(queryLanguage?: QueryLanguage): object {
+    return { ...super.toStateJson(queryLanguage), ToleratedFailureCount: 0, ToleratedFailurePercentage: 0 };
+  }
+}
+
+export interface BackfillWorkflowProps {
+  readonly pipeline: Pipeline;
+  readonly functions: HindsightFunctions;
+  /** How long "Acquire Lease" keeps retrying while a daily run holds the lease. */
+  readonly leaseWait: Duration;
+  /**
+   * How long execution logs are kept.
+   * @default RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * The backfill: validate and plan the console input (refusing bad input before any lease), stop
+ * there for a dry run or an empty plan, take the lease, then run each planned date in order, one
+ * child execution at a time, each entering the stage chain at its own start stage. A failed date
+ * fails the Map, which releases the lease and fails the backfill; starting it again resumes from
+ * a new plan.
+ */
+export class BackfillWorkflow extends Construct {
+  readonly stateMachine: StateMachine;
+
+  constructor(scope: Construct, id: string, props: BackfillWorkflowProps) {
+    super(scope, id);
+    const { functions, pipeline } = props;
+
+    const plan = invoke(this, BACKFILL_STATES.validateAndPlan, functions.plan, { resultPath: '$.plan' });
+    plan.addCatch(failWithCaughtError(this, BACKFILL_STATES.refuseInvalidInput), {
+      errors: [ERRORS.invalidInput],
+      resultPath: '$.error',
+    });
+
+    const acquire = acquireLease(this, functions, 'backfill', props.leaseWait);
+    acquire.addCatch(
+      new Fail(this, BACKFILL_STATES.gaveUp, {
+        error: ERRORS.gaveUpWaitingForLease,
+        cause: `A daily run held the lease for longer than ${props.leaseWait.toHumanString()}; nothing was backfilled. Start the backfill again.`,
+      }),
+      { errors: [ERRORS.leaseHeld], resultPath: '$.error' },
+    );
+
+    const itemInput: { readonly [K in keyof PrepareDateInput]: string | number } = {
+      item: JsonPath.stringAt('$$.Map.Item.Value'),
+      executionId: JsonPath.executionId,
+      token: JsonPath.numberAt('$.lease.token'),
+    };
+    const eachDate = new FailFastDistributedMap(this, BACKFILL_STATES.backfillEachDate, {
+      itemsPath: '$.plan.dates',
+      itemSelector: itemInput,
+      maxConcurrency: 1,
+      toleratedFailureCount: 0,
+      toleratedFailurePercentage: 0,
+      mapExecutionType: StateMachineType.STANDARD,
+      resultPath: JsonPath.DISCARD,
+    });
+    eachDate.itemProcessor(this.dateProcessor(pipeline, functions));
+    eachDate.addCatch(
+      releaseLease(this, BACKFILL_STATES.releaseAfterFailure, functions, 'backfill').next(
+        failWithCaughtError(this, BACKFILL_STATES.failBackfill),
+      ),
+      { errors: [Errors.ALL], resultPath: '$.error' },
+    );
+
+    const definition = plan.next(
+      new Choice(this, BACKFILL_STATES.dryRun)
+        .when(
+          Condition.booleanEquals('$.plan.dryRun', true),
+          new Succeed(this, BACKFILL_STATES.showPlanOnly, { outputPath: '$.plan' }),
+        )
+        .otherwise(
+          new Choice(this, BACKFILL_STATES.anythingToDo)
+            .when(
+              Condition.numberEquals('$.plan.totals.dates', 0),
+              new Succeed(this, BACKFILL_STATES.skipEmptyPlan, { outputPath: '$.plan' }),
+            )
+            .otherwise(
+              acquire
+                .next(eachDate)
+                .next(releaseLease(this, BACKFILL_STATES.releaseLease, functions, 'backfill'))
+                .next(new Succeed(this, BACKFILL_STATES.finish, { outputPath: '$.plan' })),
+            ),
+        ),
+    );
+
+    this.stateMachine = createStateMachine(this, 'StateMachine', {
+      kind: 'backfill',
+      comment: 'Hindsight backfill: planned dates in order, one at a time, each from its start stage.',
+      definition,
+      invokes: [...functions.stages.values(), functions.plan, functions.lease, functions.prepareDate],
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+    });
+  }
+
+  /**
+   * One date, as a child execution: prepare it, then jump into this workflow's own stage chain
+   * at the date's start stage. A stage failure fails the date (the lease is released outside).
+   */
+  private dateProcessor(pipeline: Pipeline, functions: HindsightFunctions) {
+    const prepare = invoke(this, BACKFILL_STATES.prepareDate, functions.prepareDate, {
+      resultPath: '$.prepared',
+    });
+    const stages = new StageChain(this, {
+      pipeline,
+      functions,
+      input: { date: '$.prepared.date', token: '$.prepared.token', executionId: '$.executionId' },
+      onFailure: failWithCaughtError(this, BACKFILL_STATES.failDate),
+    });
+    stages.last.next(new Succeed(this, BACKFILL_STATES.finishDate));
+
+    const startAt = new Choice(this, BACKFILL_STATES.startAtWhichStage);
+    for (const stage of pipeline.stages) {
+      startAt.when(Condition.stringEquals('$.prepared.startStage', stage.name), stages.entry(stage.name));
+    }
+    startAt.otherwise(
+      new Fail(this, BACKFILL_STATES.refuseUnknownStartStage, {
+        error: ERRORS.unknownStartStage,
+        cause:
+          'The planned start stage is not in the deployed stage list. Plan again with the deployed code.',
+      }),
+    );
+    return prepare.next(startAt);
+  }
+}

@@ -1,0 +1,163 @@
+import { Duration } from 'aws-cdk-lib';
+import type { Node } from 'constructs';
+
+/** The `cdk.json` context keys Hindsight reads (all under the `hindsight:` prefix). */
+export const CONTEXT_KEYS = {
+  dailySchedule: 'hindsight:dailySchedule',
+  autoBackfill: 'hindsight:autoBackfill',
+  maxBackfillDays: 'hindsight:maxBackfillDays',
+  leaseWaitMinutes: 'hindsight:leaseWaitMinutes',
+  clusterArn: 'hindsight:clusterArn',
+  secretArn: 'hindsight:secretArn',
+  databaseName: 'hindsight:databaseName',
+} as const;
+
+/** An Aurora cluster that already exists, reached through its Data API. */
+export interface ImportedDatabaseConfig {
+  /** `arn:<partition>:rds:<region>:<account>:cluster:<id>` with the Data API enabled. */
+  readonly clusterArn: string;
+  /** Complete ARN of the Secrets Manager secret holding the cluster's credentials (ends in `-XXXXXX`). */
+  readonly secretArn: string;
+  /** The PostgreSQL database the ledger and the stage tables live in. */
+  readonly databaseName: string;
+}
+
+/** Deployment settings, read once from context and validated together. */
+export interface HindsightConfig {
+  /** EventBridge schedule expression of the daily run, e.g. `cron(0 2 * * ? *)`. */
+  readonly dailySchedule: string;
+  /** Whether a deploy starts an automatic backfill (read by the after-deploy step). */
+  readonly autoBackfill: boolean;
+  /** Longest date range a backfill accepts. */
+  readonly maxBackfillDays: number;
+  /** How long an acquire keeps retrying while another execution holds the lease. */
+  readonly leaseWait: Duration;
+  /** Set when the three `hindsight:clusterArn|secretArn|databaseName` keys name an existing cluster. */
+  readonly importedDatabase?: ImportedDatabaseConfig;
+}
+
+/** The values `cdk.json` ships with; a key missing from context falls back to these. */
+export const DEFAULT_CONFIG: HindsightConfig = {
+  dailySchedule: 'cron(0 2 * * ? *)',
+  autoBackfill: true,
+  maxBackfillDays: 3660,
+  leaseWait: Duration.minutes(120),
+};
+
+const SCHEDULE = /^(cron|rate)\(.+\)$/;
+const CLUSTER_ARN = /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:[a-z][a-z0-9-]{0,62}$/;
+const SECRET_ARN =
+  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+const DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Reads and validates the `hindsight:*` context of `node` (values given with `cdk -c key=value`
+ * arrive as strings and are accepted). Collects every problem and throws once.
+ */
+export function readConfig(node: Node): HindsightConfig {
+  const problems: string[] = [];
+  const read = <T>(
+    key: string,
+    fallback: unknown,
+    parse: (value: unknown) => T | undefined,
+    accepted: string,
+  ) => {
+    const value: unknown = node.tryGetContext(key) ?? fallback;
+    const parsed = parse(value);
+    if (parsed === undefined) problems.push(problem(key, value, accepted));
+    return parsed;
+  };
+
+  const dailySchedule = read(
+    CONTEXT_KEYS.dailySchedule,
+    DEFAULT_CONFIG.dailySchedule,
+    matching(SCHEDULE),
+    'an EventBridge expression such as cron(0 2 * * ? *)',
+  );
+  const autoBackfill = read(
+    CONTEXT_KEYS.autoBackfill,
+    DEFAULT_CONFIG.autoBackfill,
+    toBoolean,
+    'true or false',
+  );
+  const maxBackfillDays = read(
+    CONTEXT_KEYS.maxBackfillDays,
+    DEFAULT_CONFIG.maxBackfillDays,
+    wholeNumberIn(1, 36_600),
+    'a whole number of days from 1 to 36600',
+  );
+  const leaseWaitMinutes = read(
+    CONTEXT_KEYS.leaseWaitMinutes,
+    DEFAULT_CONFIG.leaseWait.toMinutes(),
+    wholeNumberIn(1, 7 * 24 * 60),
+    'a whole number of minutes from 1 to 10080',
+  );
+
+  const importKeys = [CONTEXT_KEYS.clusterArn, CONTEXT_KEYS.secretArn, CONTEXT_KEYS.databaseName];
+  const missing = importKeys.filter((key) => node.tryGetContext(key) === undefined);
+  let importedDatabase: ImportedDatabaseConfig | undefined;
+  if (missing.length > 0 && missing.length < importKeys.length) {
+    problems.push(`To import a cluster, set all of ${importKeys.join(', ')}; missing ${missing.join(', ')}.`);
+  } else if (missing.length === 0) {
+    const clusterArn = read(
+      CONTEXT_KEYS.clusterArn,
+      undefined,
+      matching(CLUSTER_ARN),
+      'an Aurora cluster ARN, arn:aws:rds:<region>:<account>:cluster:<id>',
+    );
+    const secretArn = read(
+      CONTEXT_KEYS.secretArn,
+      undefined,
+      matching(SECRET_ARN),
+      'a complete secret ARN, arn:aws:secretsmanager:<region>:<account>:secret:<name>-XXXXXX',
+    );
+    const databaseName = read(
+      CONTEXT_KEYS.databaseName,
+      undefined,
+      matching(DATABASE_NAME),
+      'a PostgreSQL database name in lower snake case',
+    );
+    if (clusterArn && secretArn && databaseName) importedDatabase = { clusterArn, secretArn, databaseName };
+  }
+
+  if (
+    problems.length > 0 ||
+    dailySchedule === undefined ||
+    autoBackfill === undefined ||
+    maxBackfillDays === undefined ||
+    leaseWaitMinutes === undefined
+  ) {
+    throw new Error(`Invalid Hindsight context in cdk.json:\n${problems.join('\n')}`);
+  }
+  return {
+    dailySchedule,
+    autoBackfill,
+    maxBackfillDays,
+    leaseWait: Duration.minutes(leaseWaitMinutes),
+    ...(importedDatabase ? { importedDatabase } : {}),
+  };
+}
+
+function problem(key: string, value: unknown, accepted: string): string {
+  const shown = value === undefined ? 'nothing' : JSON.stringify(value);
+  return `Invalid ${key}: got ${shown}; expected ${accepted}.`;
+}
+
+function matching(pattern: RegExp): (value: unknown) => string | undefined {
+  return (value) => (typeof value === 'string' && pattern.test(value) ? value : undefined);
+}
+
+function toBoolean(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (value === 'true' || value === 'false') return value === 'true';
+  return undefined;
+}
+
+function wholeNumberIn(min: number, max: number): (value: unknown) => number | undefined {
+  return (value) => {
+    const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+    return typeof number === 'number' && Number.isInteger(number) && number >= min && number <= max
+      ? number
+      : undefined;
+  };
+}

@@ -1,0 +1,216 @@
+import * as path from 'node:path';
+import { CfnResource, Duration } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { Pipeline } from '../lambdas/engine/pipeline';
+import type { HindsightDatabase } from './database';
+import type { LeaseTable } from './lease-table';
+import { acknowledgeWildcard } from './nag';
+
+/** The Lambda entry points in `lambdas/handlers/`, one file each. */
+export const HANDLER_NAMES = ['stage', 'resolve-date', 'lease', 'plan', 'prepare-date'] as const;
+/** A Lambda entry point: `lambdas/handlers/<name>.ts`. */
+export type HandlerName = (typeof HANDLER_NAMES)[number];
+
+/** CloudFormation metadata key on every function: which handler file it runs. */
+export const HANDLER_METADATA_KEY = 'hindsight:handler';
+/** CloudFormation metadata key on stage functions: which stage they run (also `HINDSIGHT_STAGE`). */
+export const STAGE_METADATA_KEY = 'hindsight:stage';
+
+const REPOSITORY_ROOT = path.join(__dirname, '..');
+
+/**
+ * esbuild settings shared by every function. `keepNames` matters: the engine's errors name
+ * themselves after their class (`LeaseHeldError`), the Lambda runtime reports that name as the
+ * error type, and the state machines' Retry and Catch match on it, so minification must not
+ * rename classes. The AWS SDK v3 is bundled rather than taken from the runtime, so the deployed
+ * clients are the versions the tests ran against (the RDS Data API's timeouts and retries matter
+ * here) and a runtime update cannot change them; minified and tree-shaken it costs little.
+ */
+export const BUNDLING: BundlingOptions = {
+  minify: true,
+  keepNames: true,
+  sourceMap: true,
+  target: 'node24',
+  format: OutputFormat.CJS,
+  externalModules: [],
+  forceDockerBundling: false,
+};
+
+export interface HindsightFunctionsProps {
+  /** The ordered stage list: one function per stage. */
+  readonly pipeline: Pipeline;
+  readonly database: HindsightDatabase;
+  readonly leaseTable: LeaseTable;
+  /** Longest date range a backfill accepts (`HINDSIGHT_MAX_BACKFILL_DAYS` of the plan function). */
+  readonly maxBackfillDays: number;
+  /**
+   * How long function logs are kept.
+   * @default RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: RetentionDays;
+}
+
+interface FunctionSpec {
+  readonly handler: HandlerName;
+  readonly description: string;
+  readonly timeout: Duration;
+  readonly memorySize?: number;
+  readonly environment?: Record<string, string>;
+  readonly stage?: string;
+  /** Copies `lambdas/migrations` next to the bundle, where the handler reads them at runtime. */
+  readonly withMigrations?: boolean;
+}
+
+/**
+ * Every Lambda of Hindsight, with every default in one place: Node.js 24 on ARM64, a log group
+ * with retention, X-Ray tracing, an explicit timeout, esbuild bundling, a role of its own and
+ * only the grants its handler needs. Stages differ only in `HINDSIGHT_STAGE`.
+ */
+export class HindsightFunctions extends Construct {
+  /** Stage functions by stage name, in pipeline order. */
+  readonly stages: ReadonlyMap<string, NodejsFunction>;
+  /** Resolves a daily run's date (`resolve-date`). */
+  readonly resolveDate: NodejsFunction;
+  /** Acquires, renews and releases the lease; also releases it when an execution is aborted (`lease`). */
+  readonly lease: NodejsFunction;
+  /** Validates a backfill's input and plans it (`plan`). */
+  readonly plan: NodejsFunction;
+  /** Renews the lease, checks earlier dates and applies transitions before a date runs (`prepare-date`). */
+  readonly prepareDate: NodejsFunction;
+
+  private readonly logRetention: RetentionDays;
+  private readonly commonEnvironment: Record<string, string>;
+
+  constructor(scope: Construct, id: string, props: HindsightFunctionsProps) {
+    super(scope, id);
+    this.logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
+    this.commonEnvironment = {
+      DB_CLUSTER_ARN: props.database.clusterArn,
+      DB_SECRET_ARN: props.database.secret.secretArn,
+      DB_NAME: props.database.databaseName,
+      LEASE_TABLE_NAME: props.leaseTable.tableName,
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+
+    const stages = new Map<string, NodejsFunction>();
+    for (const stage of props.pipeline.stages) {
+      const fn = this.define(`${pascalCase(stage.name)}Stage`, {
+        handler: 'stage',
+        stage: stage.name,
+        description: `Hindsight stage ${stage.name} v${stage.version}: ${stage.description}`,
+        timeout: Duration.minutes(10),
+        environment: { HINDSIGHT_STAGE: stage.name },
+      });
+      props.database.grantDataApiAccess(fn);
+      stages.set(stage.name, fn);
+    }
+    this.stages = stages;
+
+    this.resolveDate = this.define('ResolveDate', {
+      handler: 'resolve-date',
+      description: 'Hindsight: resolve the date of a daily run',
+      timeout: Duration.seconds(30),
+    });
+    this.lease = this.define('Lease', {
+      handler: 'lease',
+      description: 'Hindsight: acquire, renew and release the lease; release it when an execution stops',
+      timeout: Duration.minutes(1),
+    });
+    // Acquire moves the fencing token in PostgreSQL as well.
+    props.database.grantDataApiAccess(this.lease);
+    props.leaseTable.grantReadWrite(this.lease);
+    this.plan = this.define('Plan', {
+      handler: 'plan',
+      description: 'Hindsight: validate a backfill input and plan it',
+      timeout: Duration.minutes(5),
+      memorySize: 1024,
+      environment: { HINDSIGHT_MAX_BACKFILL_DAYS: String(props.maxBackfillDays) },
+      withMigrations: true,
+    });
+    props.database.grantDataApiAccess(this.plan);
+    this.prepareDate = this.define('PrepareDate', {
+      handler: 'prepare-date',
+      description: 'Hindsight: renew the lease, check earlier dates and apply transitions before a date',
+      timeout: Duration.minutes(10),
+    });
+    props.database.grantDataApiAccess(this.prepareDate);
+    props.leaseTable.grantReadWrite(this.prepareDate);
+  }
+
+  /** The function of `stage`; throws naming the known stages when there is none. */
+  stage(name: string): NodejsFunction {
+    const fn = this.stages.get(name);
+    if (!fn)
+      throw new Error(
+        `No function for stage "${name}"; the stages are ${[...this.stages.keys()].join(', ')}.`,
+      );
+    return fn;
+  }
+
+  /** Every function: the stages in pipeline order, then the control functions. */
+  get all(): readonly NodejsFunction[] {
+    return [...this.stages.values(), this.resolveDate, this.lease, this.plan, this.prepareDate];
+  }
+
+  private define(id: string, spec: FunctionSpec): NodejsFunction {
+    const scope = new Construct(this, id);
+    const logGroup = new LogGroup(scope, 'Logs', { retention: this.logRetention });
+    const role = new Role(scope, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs the Hindsight ${spec.handler} handler${spec.stage ? ` for stage ${spec.stage}` : ''}`,
+    });
+    logGroup.grantWrite(role);
+    const fn = new NodejsFunction(scope, 'Function', {
+      entry: path.join(REPOSITORY_ROOT, 'lambdas', 'handlers', `${spec.handler}.ts`),
+      handler: 'handler',
+      depsLockFilePath: path.join(REPOSITORY_ROOT, 'package-lock.json'),
+      projectRoot: REPOSITORY_ROOT,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: spec.memorySize ?? 512,
+      timeout: spec.timeout,
+      description: spec.description.slice(0, 256),
+      role,
+      logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      tracing: Tracing.ACTIVE,
+      environment: { ...this.commonEnvironment, ...spec.environment },
+      bundling: spec.withMigrations
+        ? {
+            ...BUNDLING,
+            commandHooks: {
+              beforeBundling: () => [],
+              beforeInstall: () => [],
+              afterBundling: (inputDir, outputDir) => [
+                `cp -r "${inputDir}/lambdas/migrations" "${outputDir}/migrations"`,
+              ],
+            },
+          }
+        : BUNDLING,
+    });
+    const cfn = fn.node.defaultChild;
+    if (cfn instanceof CfnResource) {
+      cfn.addMetadata(HANDLER_METADATA_KEY, spec.handler);
+      if (spec.stage) cfn.addMetadata(STAGE_METADATA_KEY, spec.stage);
+    }
+    acknowledgeWildcard(
+      role,
+      'Resource::*',
+      'Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) use Resource *: ' +
+        'X-Ray supports no resource-level permissions for them.',
+    );
+    return fn;
+  }
+}
+
+/** `rolling` → `Rolling`, `clean_orders` → `CleanOrders`. */
+export function pascalCase(name: string): string {
+  return name
+    .split('_')
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join('');
+}

@@ -1,0 +1,208 @@
+import { Duration } from 'aws-cdk-lib';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import {
+  Errors,
+  Fail,
+  type IChainable,
+  JsonPath,
+  type RetryProps,
+  TaskInput,
+  type TaskStateBase,
+  Timeout,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import type { Pipeline } from '../lambdas/engine/pipeline';
+import type { LeaseKind, LeaseRequest, StageTaskInput } from '../lambdas/workflow/contracts';
+import type { HindsightFunctions } from './functions';
+import { pascalCase } from './functions';
+
+/** Lambda service errors worth retrying: the invocation did not reach, or did not finish in, the handler. */
+export const TRANSIENT_LAMBDA_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
+
+/** Error names the workflows match (thrown by the handlers, see `lambdas/engine/errors.ts`). */
+export const ERRORS = {
+  leaseHeld: 'LeaseHeldError',
+  leaseContended: 'LeaseContendedError',
+  invalidInput: 'InvalidInputError',
+  /** Raised by the workflow itself when acquire kept finding the lease held for the whole wait. */
+  gaveUpWaitingForLease: 'GaveUpWaitingForLeaseError',
+  /** Raised by the workflow itself when a planned start stage is not in the deployed stage list. */
+  unknownStartStage: 'UnknownStartStageError',
+} as const;
+
+/** Wait between two acquire attempts while the lease is held. */
+export const LEASE_POLL_INTERVAL = Duration.minutes(1);
+
+/** The state name of a stage's Task: `rolling` → `Run Rolling`. */
+export function runStateName(stage: string): string {
+  return `Run ${pascalCase(stage).replace(/([a-z0-9])([A-Z])/g, '$1 $2')}`;
+}
+
+/** Retry on a held lease, polling once a minute for `wait` in total, then let the Catch give up. */
+export function leaseWaitRetry(wait: Duration): RetryProps {
+  return {
+    errors: [ERRORS.leaseHeld],
+    interval: LEASE_POLL_INTERVAL,
+    backoffRate: 1,
+    maxAttempts: Math.max(1, Math.ceil(wait.toSeconds() / LEASE_POLL_INTERVAL.toSeconds())),
+  };
+}
+
+export interface InvokeOptions {
+  /** The payload; @default - the whole state input */
+  readonly payload?: TaskInput;
+  /** Where the result goes; @default JsonPath.DISCARD */
+  readonly resultPath?: string;
+}
+
+/**
+ * A Task that invokes `fn` with the payload as the event and its result as the output
+ * (`payloadResponseOnly`: the handler receives the payload itself, not `{FunctionName, Payload}`).
+ * It retries transient Lambda errors only, and times out 30 s after the function would.
+ */
+export function invoke(
+  scope: Construct,
+  stateName: string,
+  fn: LambdaFunction,
+  options: InvokeOptions = {},
+): LambdaInvoke {
+  const functionTimeout = fn.timeout ?? Duration.seconds(3);
+  const task = new LambdaInvoke(scope, stateName, {
+    lambdaFunction: fn,
+    payloadResponseOnly: true,
+    retryOnServiceExceptions: false,
+    ...(options.payload ? { payload: options.payload } : {}),
+    resultPath: options.resultPath ?? JsonPath.DISCARD,
+    taskTimeout: Timeout.duration(functionTimeout.plus(Duration.seconds(30))),
+  });
+  task.addRetry({
+    errors: TRANSIENT_LAMBDA_ERRORS,
+    interval: Duration.seconds(2),
+    maxAttempts: 6,
+    backoffRate: 2,
+  });
+  return task;
+}
+
+/** The payload of a lease Task, typed by the contract. */
+function leasePayload(action: LeaseRequest['action'], kind: LeaseKind, token?: number): TaskInput {
+  const request: Record<keyof LeaseRequest, string | number | undefined> = {
+    action,
+    kind,
+    executionId: JsonPath.executionId,
+    token,
+  };
+  const defined = Object.fromEntries(Object.entries(request).filter(([, value]) => value !== undefined));
+  return TaskInput.fromObject(defined);
+}
+
+/** "Acquire Lease" → `$.lease`: retries a contended write at once, and a held lease for `wait`. */
+export function acquireLease(
+  scope: Construct,
+  functions: HindsightFunctions,
+  kind: LeaseKind,
+  wait: Duration,
+): LambdaInvoke {
+  const task = invoke(scope, 'Acquire Lease', functions.lease, {
+    payload: leasePayload('acquire', kind),
+    resultPath: '$.lease',
+  });
+  task.addRetry({
+    errors: [ERRORS.leaseContended],
+    interval: Duration.seconds(1),
+    maxAttempts: 5,
+    backoffRate: 2,
+  });
+  task.addRetry(leaseWaitRetry(wait));
+  return task;
+}
+
+/** A release of the lease this execution holds (token at `$.lease.token`); keeps the state as it was. */
+export function releaseLease(
+  scope: Construct,
+  stateName: string,
+  functions: HindsightFunctions,
+  kind: LeaseKind,
+): LambdaInvoke {
+  const task = invoke(scope, stateName, functions.lease, {
+    payload: leasePayload('release', kind, JsonPath.numberAt('$.lease.token')),
+  });
+  task.addRetry({
+    errors: [ERRORS.leaseContended],
+    interval: Duration.seconds(1),
+    maxAttempts: 5,
+    backoffRate: 2,
+  });
+  return task;
+}
+
+/** A Fail state that reports the error caught into `$.error` (its name and its cause). */
+export function failWithCaughtError(scope: Construct, stateName: string): Fail {
+  return new Fail(scope, stateName, { errorPath: '$.error.Error', causePath: '$.error.Cause' });
+}
+
+/** Where a stage Task reads its payload from, as JSONPath. */
+export type StageInputPaths = { readonly [K in keyof StageTaskInput]: string };
+
+export interface StageChainProps {
+  readonly pipeline: Pipeline;
+  readonly functions: HindsightFunctions;
+  /** JSONPath of each field of the stage payload (`{date, token, executionId}`). */
+  readonly input: StageInputPaths;
+  /** Where a failed stage goes, with the error at `$.error`. */
+  readonly onFailure: IChainable;
+}
+
+/**
+ * The stage chain, built once per workflow (a state belongs to one state machine): a Task per
+ * stage, in pipeline order, each retrying transient Lambda errors only and catching everything
+ * else into `$.error` → `onFailure`. Its result goes to `$.stages.<stage>`.
+ */
+export class StageChain {
+  /** Stage Tasks by stage name, in pipeline order; any of them is an entry point. */
+  readonly tasks: ReadonlyMap<string, TaskStateBase>;
+  /** The last stage's Task, to continue from. */
+  readonly last: TaskStateBase;
+
+  constructor(scope: Construct, props: StageChainProps) {
+    const payload = TaskInput.fromObject({
+      date: JsonPath.stringAt(props.input.date),
+      token: JsonPath.numberAt(props.input.token),
+      executionId: JsonPath.stringAt(props.input.executionId),
+    });
+    const tasks = new Map<string, TaskStateBase>();
+    let previous: TaskStateBase | undefined;
+    for (const stage of props.pipeline.stages) {
+      const task = invoke(scope, runStateName(stage.name), props.functions.stage(stage.name), {
+        payload,
+        resultPath: `$.stages.${stage.name}`,
+      });
+      task.addCatch(props.onFailure, { errors: [Errors.ALL], resultPath: '$.error' });
+      previous?.next(task);
+      previous = task;
+      tasks.set(stage.name, task);
+    }
+    if (!previous) throw new Error('The stage chain needs at least one stage.');
+    this.tasks = tasks;
+    this.last = previous;
+  }
+
+  /** The first stage's Task. */
+  get first(): TaskStateBase {
+    return this.entry(this.tasks.keys().next().value ?? '');
+  }
+
+  /** The Task that runs `stage`: where a date starting at `stage` enters the chain. */
+  entry(stage: string): TaskStateBase {
+    const task = this.tasks.get(stage);
+    if (!task)
+      throw new Error(`No Task for stage "${stage}"; the stages are ${[...this.tasks.keys()].join(', ')}.`);
+    return task;
+  }
+}

@@ -1,0 +1,247 @@
+import { LeaseHeldError, StageFailedError } from '../../lambdas/engine/errors';
+import { pipeline } from '../../lambdas/stages';
+import type { JsonValue, WorkflowDefinition, WorkflowDefinitions } from '../../lib/workflow-definitions';
+import { synthesize } from './support';
+
+// aws-local-stepfunctions is an ES module with a CommonJS build: load that build, typed by the module.
+type LocalStepFunctions = typeof import('aws-local-stepfunctions', { with: { 'resolution-mode': 'import' }});
+const { StateMachine }: LocalStepFunctions = require('aws-local-stepfunctions');
+type LocalDefinition = ConstructorParameters<LocalStepFunctions['StateMachine']>[0];
+
+let definitions: WorkflowDefinitions;
+
+beforeAll(() => {
+  ({ definitions } = synthesize());
+});
+
+type Handler = (input: JsonValue) => JsonValue;
+
+interface Run {
+  /** Handler calls in order, as `<handler>[:<stage>] <action or date>`. */
+  readonly calls: string[];
+  readonly output: Promise<unknown>;
+}
+
+/**
+ * Runs a workflow as the local runtime will: the synthesized definition in aws-local-stepfunctions,
+ * each Task bound through the exported map to a fake handler.
+ */
+function run(workflow: WorkflowDefinition, input: JsonValue, handlers: Record<string, Handler>): Run {
+  const calls: string[] = [];
+  const taskResourceLocalHandlers = Object.fromEntries(
+    Object.entries(workflow.tasks).map(([stateName, binding]) => [
+      stateName,
+      async (event: JsonValue) => {
+        const fields = typeof event === 'object' && event !== null && !Array.isArray(event) ? event : {};
+        calls.push(
+          `${binding.handler}${binding.stage ? `:${binding.stage}` : ''} ${String(fields.action ?? fields.date ?? '')}`.trim(),
+        );
+        const handler = handlers[binding.stage ?? binding.handler];
+        if (!handler) throw new Error(`No fake for ${binding.handler}`);
+        return handler(event);
+      },
+    ]),
+  );
+  const machine = new StateMachine(structuredClone(workflow.definition) as LocalDefinition);
+  // The local runner fills in no $$.Execution.Id of its own: the runtime passes one, as AWS would.
+  const execution = machine.run(input, {
+    overrides: { taskResourceLocalHandlers, retryIntervalOverrides: retryAtOnce(workflow) },
+    context: { Execution: { Id: 'arn:aws:states:us-east-1:123456789012:execution:Hindsight:local-test' } },
+  });
+  return { calls, output: execution.result };
+}
+
+/** Every Retry of every Task, without waiting (the lease wait polls 120 times). */
+function retryAtOnce(workflow: WorkflowDefinition): Record<string, number> {
+  return Object.fromEntries(Object.keys(workflow.tasks).map((stateName) => [stateName, 0]));
+}
+
+/** The error name and cause a failed execution ended with. */
+async function failureOf(output: Promise<unknown>): Promise<{ error: string; cause: string }> {
+  const failure = await output.then(
+    () => {
+      throw new Error('The execution succeeded');
+    },
+    (error: unknown) => error,
+  );
+  const cause = failure instanceof Error ? failure.cause : undefined;
+  if (!(cause instanceof Error)) throw new Error(`Not an execution failure: ${String(failure)}`);
+  return { error: cause.name, cause: cause.message };
+}
+
+const field = (event: JsonValue, name: string): JsonValue =>
+  typeof event === 'object' && event !== null && !Array.isArray(event) ? (event[name] ?? null) : null;
+
+const stageFakes = (fail?: { stage: string; date: string }): Record<string, Handler> =>
+  Object.fromEntries(
+    pipeline.names.map((stage) => [
+      stage,
+      (event: JsonValue) => {
+        const date = String(field(event, 'date'));
+        if (fail && fail.stage === stage && fail.date === date) {
+          throw new StageFailedError(stage, date, new Error('division by zero'));
+        }
+        return { stage, date, version: 1, runId: `${stage}-${date}`, rowsWritten: 1 };
+      },
+    ]),
+  );
+
+const lease: Handler = (event): JsonValue => {
+  if (field(event, 'action') === 'acquire') return { token: 7, expiresAt: '2026-01-02T00:15:00Z' };
+  return {};
+};
+
+describe('Workflows: run by aws-local-stepfunctions through the Task bindings', () => {
+  it('daily: runs every stage for the resolved date under the lease', async () => {
+    // Act
+    const { calls, output } = run(
+      definitions.daily,
+      { date: '2026-01-01' },
+      {
+        ...stageFakes(),
+        lease,
+        'resolve-date': () => ({ date: '2026-01-01' }),
+      },
+    );
+
+    // Assess
+    await expect(output).resolves.toMatchObject({ stages: { publish: { date: '2026-01-01' } } });
+    expect(calls).toEqual([
+      'resolve-date 2026-01-01',
+      'lease acquire',
+      ...pipeline.names.map((stage) => `stage:${stage} 2026-01-01`),
+      'lease release',
+    ]);
+  });
+
+  it('daily: fails with the stage error after releasing the lease', async () => {
+    // Act
+    const { calls, output } = run(
+      definitions.daily,
+      {},
+      {
+        ...stageFakes({ stage: 'aggregate', date: '2026-01-01' }),
+        lease,
+        'resolve-date': () => ({ date: '2026-01-01' }),
+      },
+    );
+
+    // Assess
+    await expect(failureOf(output)).resolves.toEqual({
+      error: 'StageFailedError',
+      cause: 'Stage aggregate failed for 2026-01-01: division by zero',
+    });
+    expect(calls.slice(-2)).toEqual(['stage:aggregate 2026-01-01', 'lease release']);
+  });
+
+  it('daily: gives up when the lease stays held', async () => {
+    const { calls, output } = run(
+      definitions.daily,
+      {},
+      {
+        lease: () => {
+          throw new LeaseHeldError(
+            'arn:aws:states:us-east-1:123456789012:execution:backfill:x',
+            'backfill',
+            0,
+          );
+        },
+        'resolve-date': () => ({ date: '2026-01-01' }),
+      },
+    );
+    await expect(failureOf(output)).resolves.toMatchObject({ error: 'GaveUpWaitingForLeaseError' });
+    expect(calls.filter((call) => call === 'lease acquire')).toHaveLength(121);
+  });
+
+  it("backfill: enters the chain at each date's start stage, in order, then releases", async () => {
+    // Prepare
+    const dates = [
+      { date: '2026-01-01', startStage: 'rolling', position: 0, previousDate: null },
+      { date: '2026-01-02', startStage: 'ingest', position: 1, previousDate: '2026-01-01' },
+    ];
+
+    // Act
+    const { calls, output } = run(
+      definitions.backfill,
+      { mode: 'auto' },
+      {
+        ...stageFakes(),
+        lease,
+        plan: () => ({
+          dryRun: false,
+          dates,
+          totals: { dates: 2, stageRuns: 7, fullRerunStageRuns: 10 },
+          summary: '',
+        }),
+        'prepare-date': (event) => {
+          const item = field(event, 'item');
+          return {
+            date: field(item, 'date'),
+            startStage: field(item, 'startStage'),
+            token: field(event, 'token'),
+            transitionsApplied: [],
+          };
+        },
+      },
+    );
+
+    // Assess
+    await expect(output).resolves.toMatchObject({ totals: { dates: 2 } });
+    expect(calls).toEqual([
+      'plan',
+      'lease acquire',
+      'prepare-date',
+      'stage:rolling 2026-01-01',
+      'stage:publish 2026-01-01',
+      'prepare-date',
+      ...pipeline.names.map((stage) => `stage:${stage} 2026-01-02`),
+      'lease release',
+    ]);
+  });
+
+  it('backfill: a dry run plans and stops before the lease', async () => {
+    const { calls, output } = run(
+      definitions.backfill,
+      { mode: 'auto', dryRun: true },
+      {
+        plan: () => ({
+          dryRun: true,
+          dates: [],
+          totals: { dates: 0, stageRuns: 0, fullRerunStageRuns: 0 },
+          summary: '',
+        }),
+      },
+    );
+    await expect(output).resolves.toMatchObject({ dryRun: true });
+    expect(calls).toEqual(['plan']);
+  });
+
+  it('backfill: a failed date releases the lease and fails the backfill with the stage error', async () => {
+    const dates = [{ date: '2026-01-01', startStage: 'transform', position: 0, previousDate: null }];
+    const { calls, output } = run(
+      definitions.backfill,
+      {},
+      {
+        ...stageFakes({ stage: 'transform', date: '2026-01-01' }),
+        lease,
+        plan: () => ({
+          dryRun: false,
+          dates,
+          totals: { dates: 1, stageRuns: 4, fullRerunStageRuns: 5 },
+          summary: '',
+        }),
+        'prepare-date': (event) => ({
+          date: '2026-01-01',
+          startStage: 'transform',
+          token: field(event, 'token'),
+          transitionsApplied: [],
+        }),
+      },
+    );
+    await expect(failureOf(output)).resolves.toEqual({
+      error: 'StageFailedError',
+      cause: 'Stage transform failed for 2026-01-01: division by zero',
+    });
+    expect(calls.slice(-2)).toEqual(['stage:transform 2026-01-01', 'lease release']);
+  });
+});
