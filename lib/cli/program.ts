@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
@@ -18,6 +19,17 @@ import { isoDate, parseInput } from '../../lambdas/engine/schemas';
 import { readHistory, readLedger, toEntry } from '../../lambdas/ledger/ledger-store';
 import { DEFAULT_DATA_DIR, LOCAL_LEASE_TABLE } from '../local/local-services';
 import type { ExecutionOutcome, TaskEvent } from '../local/local-workflows';
+import {
+  acceptStage,
+  checkLock,
+  computeLock,
+  formatFindings,
+  LOCK_FILE_NAME,
+  lockVerdict,
+  readLockFile,
+  updateLock,
+  writeLockFile,
+} from '../version-guard';
 import { type GlobalOptions, loadPipeline, openSession, type Session } from './session';
 import { formatStatus, type StatusReport } from './status-view';
 
@@ -202,6 +214,49 @@ function buildProgram(io: CliIo): Command {
             : `Applied ${applied.join(', ')} (${alreadyApplied} were applied before).`,
         );
       });
+    });
+
+  program
+    .command('lock')
+    .description(
+      "record each stage's version and code fingerprint in hindsight.lock.json (the version guard)",
+    )
+    .option('--check', "fail when a stage's code changed without a version bump, or the lock is out of date")
+    .option(
+      '--accept <stage>',
+      "accept a stage's code change as non-breaking (a refactor: nothing to rebuild)",
+    )
+    .action(async (options: { check?: boolean; accept?: string }) => {
+      const pipeline = loadPipeline(globals());
+      const root = join(__dirname, '..', '..');
+      const path = join(root, LOCK_FILE_NAME);
+      const recorded = readLockFile(path);
+      const current = computeLock(pipeline, { root });
+      if (options.accept !== undefined) {
+        writeLockFile(
+          path,
+          acceptStage(recorded ?? { lockfileVersion: 1, stages: {} }, current, options.accept),
+        );
+        io.out(
+          `Accepted ${options.accept}'s change as non-breaking: nothing to rebuild. Commit ${LOCK_FILE_NAME}.`,
+        );
+        return;
+      }
+      const findings = checkLock(current, recorded);
+      const verdict = lockVerdict(findings);
+      if (options.check) {
+        if (verdict === 'ok') {
+          io.out(`${LOCK_FILE_NAME} matches every stage's code and version.`);
+          return;
+        }
+        throw new RunFailedError(formatFindings(findings));
+      }
+      writeLockFile(path, updateLock(recorded, current));
+      io.out(
+        verdict === 'ok'
+          ? `${LOCK_FILE_NAME} was already up to date.`
+          : `${formatFindings(findings)}\nRecorded in ${LOCK_FILE_NAME}; commit it.`,
+      );
     });
 
   return program;
