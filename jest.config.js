@@ -11,5 +11,6 @@ module.exports = {
   maxWorkers: 2,
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-  testTimeout: 120_000,
+  // A guard against hangs, not a speed check: shared 2-core machines can be slow.
+  testTimeout: 600_000,
 };

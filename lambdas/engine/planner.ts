@@ -8,6 +8,7 @@ import { addDays, dateRange, daysBetween, type IsoDate, isIsoDate } from './date
 import { type InputProblem, InvalidInputError } from './errors';
 import type { LedgerEntry } from './ledger';
 import { IDENTIFIER, IDENTIFIER_FORM, type Lineage, type Pipeline, sameLineage } from './pipeline';
+import { type Transition, transitionsFor } from './transition';
 
 /** `auto`: the ledger decides each date's start stage; `explicit`: every date of a range from one stage. */
 export type BackfillMode = 'auto' | 'explicit';
@@ -466,8 +467,10 @@ export interface PlanBackfillRequest {
   readonly today: IsoDate;
   /** The longest range a backfill may cover, in days. */
   readonly maxDays: number;
-  /** Reserved for pending transitions, which will force their dates into the plan. Ignored for now. */
-  readonly transitions?: readonly unknown[];
+  /** The transitions in the code; each planned date lists those it will get. */
+  readonly transitions?: readonly Transition[];
+  /** Transition ids already applied, by date (from `hindsight_transitions_applied`). */
+  readonly appliedTransitions?: ReadonlyMap<IsoDate, ReadonlySet<string>>;
 }
 
 /** One date of a plan: it reruns `startStage` and every stage after it. */
@@ -476,6 +479,8 @@ export interface PlannedDate {
   readonly startStage: string;
   readonly stages: readonly string[];
   readonly reasons: readonly PlanReason[];
+  /** Ids of the transitions applied to this date before it reruns, in order. */
+  readonly transitions: readonly string[];
 }
 
 /** A backfill plan: plain data, computed without side effects, carried out by the backfill workflow. */
@@ -506,7 +511,22 @@ export function planBackfill(request: PlanBackfillRequest): BackfillPlan {
     maxDays,
   );
   const index = indexLedger(pipeline, request.ledger);
-  return input.mode === 'explicit' ? planExplicit(index, input) : planAuto(index, input, maxDays);
+  const plan = input.mode === 'explicit' ? planExplicit(index, input) : planAuto(index, input, maxDays);
+  const transitions = request.transitions ?? [];
+  if (transitions.length === 0) return plan;
+  const none = new Set<string>();
+  return {
+    ...plan,
+    dates: plan.dates.map((date) => ({
+      ...date,
+      transitions: transitionsFor(
+        pipeline,
+        transitions,
+        date.startStage,
+        request.appliedTransitions?.get(date.date) ?? none,
+      ).map((transition) => transition.id),
+    })),
+  };
 }
 
 function planAuto(
@@ -535,6 +555,7 @@ function planAuto(
       startStage: pipeline.names[start],
       stages: pipeline.names.slice(start),
       reasons: startReasons,
+      transitions: [],
     });
   }
   return finish('auto', from, to, dates, pipeline);
@@ -582,6 +603,7 @@ function planExplicit(
     startStage: input.startStage,
     stages,
     reasons: [{ kind: 'requested' as const, stage: input.startStage }],
+    transitions: [],
   }));
   return finish('explicit', input.from, input.to, dates, pipeline);
 }
@@ -645,6 +667,8 @@ export function formatPlan(plan: BackfillPlan, pipeline: Pipeline): string {
     const why = [...new Set(group.flatMap((date) => date.reasons.map(describeReason)))];
     const shown = why.length > 4 ? [...why.slice(0, 4), `${why.length - 4} more`] : why;
     lines.push(`      why: ${shown.join('; ')}`);
+    const transitions = [...new Set(group.flatMap((date) => date.transitions))];
+    if (transitions.length > 0) lines.push(`      transitions first: ${transitions.join(', ')}`);
   }
   const { stageRuns, fullRerunStageRuns } = plan.totals;
   const saving =
@@ -670,6 +694,7 @@ export function planToJson(plan: BackfillPlan): BackfillPlan {
       startStage: date.startStage,
       stages: [...date.stages],
       reasons: date.reasons.map(reasonToJson),
+      transitions: [...date.transitions],
     })),
     skipped: plan.skipped,
     totals: {

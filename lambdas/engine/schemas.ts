@@ -46,7 +46,7 @@ export function parseInput<T>(schema: z.ZodType<T>, raw: unknown, prefix = ''): 
         accepted: `no field named ${String(issue.keys[0])} (remove it)`,
       };
     }
-    const field = issue.path.length > 0 ? issue.path.join('.') : 'input';
+    const field = issue.path.length > 0 ? issue.path.join('.') : prefix === '' ? 'input' : '';
     return { field: prefix + field, value: valueAt(raw, issue.path), accepted: issue.message };
   });
   throw new InvalidInputError(problems);

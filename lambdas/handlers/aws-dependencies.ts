@@ -6,6 +6,7 @@ import { StepFunctionsLiveness } from '../adapters/sfn-liveness';
 import { LeaseService } from '../engine/lease';
 import { DEFAULT_PIPELINE_PARAMS } from '../engine/stage';
 import { pipeline } from '../stages';
+import { transitions } from '../transitions';
 import type { StepDependencies } from '../workflow/steps';
 
 /** Reads a required environment variable at cold start, failing loudly with what is missing. */
@@ -44,6 +45,7 @@ export function awsDependencies(): StepDependencies {
     pipeline,
     params: { rowsPerDay: numberEnv('HINDSIGHT_ROWS_PER_DAY', DEFAULT_PIPELINE_PARAMS.rowsPerDay) },
     leases: new LeaseService(store, new StepFunctionsLiveness(new SFNClient({}))),
+    transitions,
     maxBackfillDays: numberEnv('HINDSIGHT_MAX_BACKFILL_DAYS', 3660),
     now: () => new Date(),
   };

@@ -1,7 +1,28 @@
-import { validateAndPlan } from '../workflow/steps';
+import { type StepDependencies, validateAndPlan } from '../workflow/steps';
 import { awsDependencies } from './aws-dependencies';
+import { type Observer, powertoolsObserver, textAt, withObservability } from './observability';
 
-const deps = awsDependencies();
+/** "Validate And Plan": the backfill's console input, checked, and the plan, logged with its totals. */
+export function createPlanHandler(deps: StepDependencies, observer: Observer) {
+  return withObservability(observer, 'plan', {
+    fieldsOf: (event) => ({
+      mode: textAt(event, 'mode'),
+      from: textAt(event, 'from'),
+      to: textAt(event, 'to'),
+      stage: textAt(event, 'startStage'),
+    }),
+    run: (event) => validateAndPlan(deps, event),
+    succeeded: (plan) => ({
+      message: `Planned ${plan.totals.dates} dates, ${plan.totals.stageRuns} stage runs${plan.dryRun ? ' (dry run)' : ''}`,
+      fields: {
+        dryRun: plan.dryRun,
+        dates: plan.totals.dates,
+        stageRuns: plan.totals.stageRuns,
+        firstDate: plan.dates[0]?.date,
+        lastDate: plan.dates.at(-1)?.date,
+      },
+    }),
+  });
+}
 
-/** "Validate And Plan": the backfill's console input, checked, and the plan. */
-export const handler = (event: unknown) => validateAndPlan(deps, event);
+export const handler = createPlanHandler(awsDependencies(), powertoolsObserver());

@@ -110,3 +110,17 @@ export async function readHistory(sql: SqlExecutor, limit?: number): Promise<His
     rowsWritten: row.rows_written,
   }));
 }
+
+/** Every applied transition, by date: what `plan` needs to list the transitions each date will get. */
+export async function readAppliedTransitions(sql: SqlExecutor): Promise<Map<IsoDate, Set<string>>> {
+  const { rows } = await sql.query<{ day: string; transition_id: string }>(
+    'SELECT day, transition_id FROM hindsight_transitions_applied',
+  );
+  const applied = new Map<IsoDate, Set<string>>();
+  for (const row of rows) {
+    const ids = applied.get(row.day) ?? new Set<string>();
+    ids.add(row.transition_id);
+    applied.set(row.day, ids);
+  }
+  return applied;
+}

@@ -72,7 +72,7 @@ export async function runStage(
   try {
     return await sql.transaction(async (tx) => {
       const startedAt = new Date().toISOString();
-      await advanceFence(tx, token);
+      await checkFence(tx, token);
 
       let lineage: Lineage = {};
       const inputRunIds: Record<IsoDate, string> = {};
@@ -120,8 +120,8 @@ export async function runStage(
   }
 }
 
-/** Moves the fence to `token`, refusing a token older than one already used. */
-async function advanceFence(tx: SqlExecutor, token: number): Promise<void> {
+/** Inside a transaction: moves the fence to `token`, refusing a token older than one already used. */
+export async function checkFence(tx: SqlExecutor, token: number): Promise<void> {
   const { rowCount } = await tx.query('UPDATE hindsight_fence SET token = $1 WHERE id = 1 AND token <= $1', [
     token,
   ]);

@@ -8,11 +8,12 @@ import { addDays, dateOf } from '../engine/dates';
 import { HindsightError, InvalidInputError } from '../engine/errors';
 import { type LeaseService, toLeaseGrant } from '../engine/lease';
 import type { Pipeline } from '../engine/pipeline';
-import { formatPlan, parseBackfillInput, planBackfill } from '../engine/planner';
+import { type BackfillPlan, formatPlan, parseBackfillInput, planBackfill } from '../engine/planner';
 import { executionId, fenceToken, isoDate, parseInput, stageName } from '../engine/schemas';
 import type { SqlClient, SqlExecutor } from '../engine/sql';
 import type { PipelineParams } from '../engine/stage';
-import { readLedger, toEntry } from '../ledger/ledger-store';
+import type { Transition } from '../engine/transition';
+import { readAppliedTransitions, readLedger, toEntry } from '../ledger/ledger-store';
 import type {
   BackfillPlanResult,
   DailyInput,
@@ -25,6 +26,7 @@ import type {
   StageTaskResult,
 } from './contracts';
 import { runStage } from './stage-runner';
+import { applyTransitions } from './transition-runner';
 
 /** Everything the steps need from the outside world. */
 export interface StepDependencies {
@@ -32,6 +34,8 @@ export interface StepDependencies {
   readonly pipeline: Pipeline;
   readonly params: PipelineParams;
   readonly leases: LeaseService;
+  /** One-off per-date fixes, applied by "Prepare Date" before a date reruns. */
+  readonly transitions: readonly Transition[];
   /** The longest range a backfill may cover, in days. */
   readonly maxBackfillDays: number;
   readonly now: () => Date;
@@ -86,7 +90,7 @@ export async function handleLease(
       const lease = await deps.leases.acquire(request.kind, request.executionId, now);
       // A new owner moves the fence at once, so a displaced holder cannot commit even before
       // the new owner's first stage does.
-      await advanceFence(deps.sql, lease.token);
+      await raiseFence(deps.sql, lease.token);
       return toLeaseGrant(lease);
     }
     case 'renew': {
@@ -117,13 +121,19 @@ async function releaseAfterAbort(
   return { released: result.released };
 }
 
-/** Moves the PostgreSQL fence up to `token` (never down). */
-export async function advanceFence(sql: SqlExecutor, token: number): Promise<void> {
+/** Moves the PostgreSQL fence up to a newly granted `token` (never down), so older holders are refused at once. */
+export async function raiseFence(sql: SqlExecutor, token: number): Promise<void> {
   await sql.query('UPDATE hindsight_fence SET token = $1 WHERE id = 1 AND token < $1', [token]);
 }
 
-/** "Validate And Plan": the console input, checked, then the plan from one read of the ledger. */
-export async function validateAndPlan(deps: StepDependencies, raw: unknown): Promise<BackfillPlanResult> {
+/**
+ * The backfill input, checked, and its plan: one read of the ledger (and of the applied
+ * transitions when there are transitions). Used by "Validate And Plan" and by `hindsight plan`.
+ */
+export async function computePlan(
+  deps: StepDependencies,
+  raw: unknown,
+): Promise<{ readonly dryRun: boolean; readonly plan: BackfillPlan }> {
   const today = dateOf(deps.now());
   const input = parseBackfillInput(raw, deps.pipeline, today, deps.maxBackfillDays);
   const ledger = (await readLedger(deps.sql)).map(toEntry);
@@ -133,9 +143,17 @@ export async function validateAndPlan(deps: StepDependencies, raw: unknown): Pro
     ledger,
     today,
     maxDays: deps.maxBackfillDays,
+    transitions: deps.transitions,
+    appliedTransitions: deps.transitions.length > 0 ? await readAppliedTransitions(deps.sql) : new Map(),
   });
+  return { dryRun: input.dryRun, plan };
+}
+
+/** "Validate And Plan": the console input, checked, then the plan as the Map's items. */
+export async function validateAndPlan(deps: StepDependencies, raw: unknown): Promise<BackfillPlanResult> {
+  const { dryRun, plan } = await computePlan(deps, raw);
   return {
-    dryRun: input.dryRun,
+    dryRun,
     dates: plan.dates.map((planned, position) => ({
       date: planned.date,
       startStage: planned.startStage,
@@ -170,7 +188,7 @@ export class EarlierDateNotDoneError extends HindsightError {}
 export async function prepareDate(deps: StepDependencies, raw: unknown): Promise<PreparedDate> {
   const { item, executionId: execution } = parseInput(prepareDateSchema(deps.pipeline), raw);
   const lease = await deps.leases.acquire('backfill', execution, deps.now().getTime());
-  await advanceFence(deps.sql, lease.token);
+  await raiseFence(deps.sql, lease.token);
 
   if (item.previousDate !== null) {
     const last = deps.pipeline.names[deps.pipeline.names.length - 1];
@@ -186,7 +204,13 @@ export async function prepareDate(deps: StepDependencies, raw: unknown): Promise
       );
     }
   }
-  return { date: item.date, startStage: item.startStage, token: lease.token, transitionsApplied: [] };
+  const transitionsApplied = await applyTransitions(deps.sql, deps.pipeline, deps.transitions, {
+    date: item.date,
+    startStage: item.startStage,
+    fenceToken: lease.token,
+    executionId: execution,
+  });
+  return { date: item.date, startStage: item.startStage, token: lease.token, transitionsApplied };
 }
 
 function stageTaskSchema() {

@@ -12,11 +12,11 @@ import {
   formatPlan,
   indexLedger,
   parseBackfillInput,
-  planBackfill,
   planToJson,
 } from '../../lambdas/engine/planner';
 import { isoDate, parseInput } from '../../lambdas/engine/schemas';
 import { readHistory, readLedger, toEntry } from '../../lambdas/ledger/ledger-store';
+import { computePlan } from '../../lambdas/workflow/steps';
 import { DEFAULT_DATA_DIR, LOCAL_LEASE_TABLE } from '../local/local-services';
 import type { ExecutionOutcome, TaskEvent } from '../local/local-workflows';
 import {
@@ -143,8 +143,7 @@ function buildProgram(io: CliIo): Command {
         MAX_DAYS,
       );
       await withSession(globals(), pipeline, undefined, async (session) => {
-        const ledger = (await readLedger(session.services.deps.sql)).map(toEntry);
-        const plan = planBackfill({ ...input, pipeline, ledger, today: today(), maxDays: MAX_DAYS });
+        const { plan } = await computePlan(session.services.deps, input);
         io.out(options.json ? JSON.stringify(planToJson(plan), null, 2) : formatPlan(plan, pipeline));
       });
     });
@@ -161,17 +160,16 @@ function buildProgram(io: CliIo): Command {
     .action(async (options: BackfillOptions) => {
       const pipeline = loadPipeline(globals());
       const raw = backfillInputOf(options);
-      const input = parseBackfillInput(raw, pipeline, today(), MAX_DAYS);
+      parseBackfillInput(raw, pipeline, today(), MAX_DAYS); // refuse bad input before opening anything
       const progress = new BackfillProgress(io);
       await withSession(
         globals(),
         pipeline,
         (event) => progress.onTask(event),
         async (session) => {
-          const ledger = (await readLedger(session.services.deps.sql)).map(toEntry);
-          const plan = planBackfill({ ...input, pipeline, ledger, today: today(), maxDays: MAX_DAYS });
+          const { dryRun, plan } = await computePlan(session.services.deps, raw);
           io.out(formatPlan(plan, pipeline));
-          if (input.dryRun || plan.dates.length === 0) return;
+          if (dryRun || plan.dates.length === 0) return;
           if (!options.yes && io.isTty && !(await confirm('Run this backfill?'))) {
             io.out('Cancelled; nothing was changed.');
             return;

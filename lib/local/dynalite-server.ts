@@ -4,6 +4,7 @@ import {
   DescribeTableCommand,
   DynamoDBClient,
   ResourceNotFoundException,
+  waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 
@@ -43,7 +44,10 @@ export async function startDynalite(path: string | undefined): Promise<LocalDyna
   };
 }
 
-/** Creates the lease table (partition key `pk`, as in the CDK stack) unless it exists. */
+/**
+ * Creates the lease table (partition key `pk`, as in the CDK stack) unless it exists, and waits
+ * until it is ACTIVE: dynalite accepts CreateTable before the table can take requests.
+ */
 export async function ensureLeaseTable(client: DynamoDBClient, tableName: string): Promise<void> {
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
@@ -58,4 +62,5 @@ export async function ensureLeaseTable(client: DynamoDBClient, tableName: string
       }),
     );
   }
+  await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: tableName });
 }

@@ -9,6 +9,7 @@ import { LeaseService } from '../../lambdas/engine/lease';
 import type { Pipeline } from '../../lambdas/engine/pipeline';
 import type { SqlClient } from '../../lambdas/engine/sql';
 import { DEFAULT_PIPELINE_PARAMS, type PipelineParams } from '../../lambdas/engine/stage';
+import type { Transition } from '../../lambdas/engine/transition';
 import {
   defaultMigrationsDirectory,
   loadMigrations,
@@ -16,6 +17,7 @@ import {
   migrate,
 } from '../../lambdas/ledger/migrator';
 import { pipeline as repositoryPipeline } from '../../lambdas/stages';
+import { transitions as repositoryTransitions } from '../../lambdas/transitions';
 import type { StepDependencies } from '../../lambdas/workflow/steps';
 import { ensureLeaseTable, type LocalDynamo, startDynalite } from './dynalite-server';
 
@@ -29,6 +31,8 @@ export interface LocalServicesOptions {
   readonly databaseUrl?: string;
   /** @default the repository's ordered stage list */
   readonly pipeline?: Pipeline;
+  /** @default the repository's transitions when the pipeline is the repository's, else none */
+  readonly transitions?: readonly Transition[];
   readonly params?: PipelineParams;
   /** @default 3660 */
   readonly maxBackfillDays?: number;
@@ -94,6 +98,11 @@ export async function openLocalServices(options: LocalServicesOptions): Promise<
       pipeline: options.pipeline ?? repositoryPipeline,
       params: options.params ?? DEFAULT_PIPELINE_PARAMS,
       leases,
+      transitions:
+        options.transitions ??
+        (options.pipeline === undefined || options.pipeline === repositoryPipeline
+          ? repositoryTransitions
+          : []),
       maxBackfillDays: options.maxBackfillDays ?? 3660,
       now: options.now ?? (() => new Date()),
     };
