@@ -7,6 +7,8 @@ export const CONTEXT_KEYS = {
   autoBackfill: 'hindsight:autoBackfill',
   maxBackfillDays: 'hindsight:maxBackfillDays',
   leaseWaitMinutes: 'hindsight:leaseWaitMinutes',
+  dailyBlockedAlarmMinutes: 'hindsight:dailyBlockedAlarmMinutes',
+  alarmTopicArn: 'hindsight:alarmTopicArn',
   clusterArn: 'hindsight:clusterArn',
   secretArn: 'hindsight:secretArn',
   databaseName: 'hindsight:databaseName',
@@ -32,6 +34,10 @@ export interface HindsightConfig {
   readonly maxBackfillDays: number;
   /** How long an acquire keeps retrying while another execution holds the lease. */
   readonly leaseWait: Duration;
+  /** How long a daily run may keep finding the lease busy before the blocked alarm fires (less than `leaseWait`). */
+  readonly dailyBlockedAlarm: Duration;
+  /** SNS topic every alarm notifies; none when unset. */
+  readonly alarmTopicArn?: string;
   /** Set when the three `hindsight:clusterArn|secretArn|databaseName` keys name an existing cluster. */
   readonly importedDatabase?: ImportedDatabaseConfig;
 }
@@ -42,6 +48,7 @@ export const DEFAULT_CONFIG: HindsightConfig = {
   autoBackfill: true,
   maxBackfillDays: 3660,
   leaseWait: Duration.minutes(120),
+  dailyBlockedAlarm: Duration.minutes(60),
 };
 
 const SCHEDULE = /^(cron|rate)\(.+\)$/;
@@ -49,6 +56,8 @@ const CLUSTER_ARN = /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:[a-z][a-z0-9-
 const SECRET_ARN =
   /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
 const DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/** Standard topics only: CloudWatch alarm actions cannot publish to a FIFO topic. */
+const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
 /**
  * Reads and validates the `hindsight:*` context of `node` (values given with `cdk -c key=value`
@@ -92,6 +101,36 @@ export function readConfig(node: Node): HindsightConfig {
     wholeNumberIn(1, 7 * 24 * 60),
     'a whole number of minutes from 1 to 10080',
   );
+  // Alarm periods are 5 minutes, and CloudWatch evaluates at most one day of periods under an hour.
+  const dailyBlockedAlarmMinutes = read(
+    CONTEXT_KEYS.dailyBlockedAlarmMinutes,
+    DEFAULT_CONFIG.dailyBlockedAlarm.toMinutes(),
+    wholeNumberIn(5, 24 * 60),
+    'a whole number of minutes from 5 to 1440',
+  );
+  if (
+    dailyBlockedAlarmMinutes !== undefined &&
+    leaseWaitMinutes !== undefined &&
+    dailyBlockedAlarmMinutes >= leaseWaitMinutes
+  ) {
+    problems.push(
+      problem(
+        CONTEXT_KEYS.dailyBlockedAlarmMinutes,
+        dailyBlockedAlarmMinutes,
+        `fewer minutes than ${CONTEXT_KEYS.leaseWaitMinutes} (${leaseWaitMinutes}): a daily run stops waiting ` +
+          'for the lease then, and the failed-run alarm reports it',
+      ),
+    );
+  }
+  const alarmTopicArn =
+    node.tryGetContext(CONTEXT_KEYS.alarmTopicArn) === undefined
+      ? undefined
+      : read(
+          CONTEXT_KEYS.alarmTopicArn,
+          undefined,
+          matching(TOPIC_ARN),
+          'a standard SNS topic ARN, arn:aws:sns:<region>:<account>:<name>',
+        );
 
   const importKeys = [CONTEXT_KEYS.clusterArn, CONTEXT_KEYS.secretArn, CONTEXT_KEYS.databaseName];
   const missing = importKeys.filter((key) => node.tryGetContext(key) === undefined);
@@ -125,7 +164,8 @@ export function readConfig(node: Node): HindsightConfig {
     dailySchedule === undefined ||
     autoBackfill === undefined ||
     maxBackfillDays === undefined ||
-    leaseWaitMinutes === undefined
+    leaseWaitMinutes === undefined ||
+    dailyBlockedAlarmMinutes === undefined
   ) {
     throw new Error(`Invalid Hindsight context in cdk.json:\n${problems.join('\n')}`);
   }
@@ -134,6 +174,8 @@ export function readConfig(node: Node): HindsightConfig {
     autoBackfill,
     maxBackfillDays,
     leaseWait: Duration.minutes(leaseWaitMinutes),
+    dailyBlockedAlarm: Duration.minutes(dailyBlockedAlarmMinutes),
+    ...(alarmTopicArn ? { alarmTopicArn } : {}),
     ...(importedDatabase ? { importedDatabase } : {}),
   };
 }

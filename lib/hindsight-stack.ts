@@ -1,9 +1,11 @@
 import { ArnFormat, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { Pipeline } from '../lambdas/engine/pipeline';
 import { pipeline as repositoryPipeline } from '../lambdas/stages';
+import { HindsightAlarms } from './alarms';
 import { BackfillWorkflow } from './backfill-workflow';
 import { type HindsightConfig, readConfig } from './config';
 import { DailyWorkflow } from './daily-workflow';
@@ -39,7 +41,8 @@ export interface HindsightStackProps extends StackProps {
 /**
  * Hindsight's infrastructure, derived from the ordered stage list: one function, one Task per
  * workflow and one "Start At Which Stage?" branch per stage, around a database, a lease table,
- * the daily and backfill workflows, and the rule that releases the lease of a stopped execution.
+ * the daily and backfill workflows, the rule that releases the lease of a stopped execution, and
+ * the alarms.
  */
 export class HindsightStack extends Stack {
   readonly database: HindsightDatabase;
@@ -47,6 +50,7 @@ export class HindsightStack extends Stack {
   readonly functions: HindsightFunctions;
   readonly daily: DailyWorkflow;
   readonly backfill: BackfillWorkflow;
+  readonly alarms: HindsightAlarms;
 
   constructor(scope: Construct, id: string, props: HindsightStackProps = {}) {
     super(scope, id, props);
@@ -77,6 +81,14 @@ export class HindsightStack extends Stack {
     const machines = [this.daily.stateMachine, this.backfill.stateMachine];
     new ReleaseOnAbort(this, 'ReleaseOnAbort', { stateMachines: machines, lease: this.functions.lease });
     this.allowLivenessChecks(machines);
+    this.alarms = new HindsightAlarms(this, 'Alarms', {
+      daily: this.daily.stateMachine,
+      backfill: this.backfill.stateMachine,
+      dailyBlockedLimit: config.dailyBlockedAlarm,
+      ...(config.alarmTopicArn
+        ? { topic: Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn) }
+        : {}),
+    });
 
     new CfnOutput(this, OUTPUTS.dailyStateMachineArn, { value: this.daily.stateMachine.stateMachineArn });
     new CfnOutput(this, OUTPUTS.backfillStateMachineArn, {

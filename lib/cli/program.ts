@@ -19,6 +19,7 @@ import { readHistory, readLedger, toEntry } from '../../lambdas/ledger/ledger-st
 import { computePlan } from '../../lambdas/workflow/steps';
 import { DEFAULT_DATA_DIR, LOCAL_LEASE_TABLE } from '../local/local-services';
 import type { ExecutionOutcome, TaskEvent } from '../local/local-workflows';
+import { scaffoldTransition } from '../transition-scaffold';
 import {
   acceptStage,
   checkLock,
@@ -254,6 +255,29 @@ function buildProgram(io: CliIo): Command {
         verdict === 'ok'
           ? `${LOCK_FILE_NAME} was already up to date.`
           : `${formatFindings(findings)}\nRecorded in ${LOCK_FILE_NAME}; commit it.`,
+      );
+    });
+
+  const transition = program
+    .command('transition')
+    .description('one-off per-date fixes, kept like migrations');
+  transition
+    .command('new')
+    .description("write a ready-to-edit transition for a stage's next version and list it")
+    .argument('<name>', 'lower_snake_case name, e.g. clear_scores')
+    .requiredOption('--stage <stage>', 'the stage whose next version needs the fix')
+    .action((name: string, options: { stage: string }) => {
+      const pipeline = loadPipeline(globals());
+      const created = scaffoldTransition(
+        join(__dirname, '..', '..', 'lambdas', 'transitions'),
+        pipeline,
+        name,
+        options.stage,
+      );
+      io.out(
+        `Wrote ${created.file} and listed it in lambdas/transitions/index.ts.\n` +
+          `Fill in apply(), then bump ${created.stage} to version ${created.toVersion}: the next backfill ` +
+          `applies ${created.id} to every date it reruns from ${created.stage}, once per date.`,
       );
     });
 

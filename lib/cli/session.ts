@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { InvalidInputError } from '../../lambdas/engine/errors';
 import type { Pipeline } from '../../lambdas/engine/pipeline';
 import { DEFAULT_PIPELINE_PARAMS, type PipelineParams } from '../../lambdas/engine/stage';
+import type { Transition } from '../../lambdas/engine/transition';
 import { pipeline as repositoryPipeline } from '../../lambdas/stages';
 import { cachedWorkflowDefinitions } from '../local/cached-definitions';
 import { type LocalServices, openLocalServices } from '../local/local-services';
@@ -49,6 +50,18 @@ export function loadPipeline(options: GlobalOptions): Pipeline {
   return candidate;
 }
 
+/**
+ * The transitions that go with `--stages`: its module's `transitions` export, or none. Without
+ * `--stages`, the repository's list (the local services' default).
+ */
+export function loadTransitions(options: GlobalOptions): readonly Transition[] | undefined {
+  if (options.stages === undefined) return undefined;
+  const loaded: unknown = require(resolve(options.stages));
+  const transitions =
+    loaded !== null && typeof loaded === 'object' && 'transitions' in loaded ? loaded.transitions : undefined;
+  return Array.isArray(transitions) ? transitions : [];
+}
+
 function isPipeline(value: unknown): value is Pipeline {
   return value !== null && typeof value === 'object' && 'stages' in value && 'codeLineage' in value;
 }
@@ -62,6 +75,10 @@ export function pipelineParams(options: GlobalOptions): PipelineParams {
   return { rowsPerDay: rows };
 }
 
+function definedTransitions(transitions: readonly Transition[] | undefined) {
+  return transitions === undefined ? {} : { transitions };
+}
+
 /** Opens the data directory (after the command has validated its input) and the local workflows. */
 export async function openSession(
   options: GlobalOptions,
@@ -73,6 +90,7 @@ export async function openSession(
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
     pipeline,
     params: pipelineParams(options),
+    ...definedTransitions(loadTransitions(options)),
   });
   try {
     const definitions = cachedWorkflowDefinitions(services.dataDir, pipeline);

@@ -48,11 +48,7 @@ function pgliteStores(): LocalStoreKind {
   let pristine: Promise<string> | undefined;
   const pristineDataDir = async (): Promise<string> => {
     const dataDir = tempDataDir(root);
-    const services = await openLocalServices({ dataDir });
-    try {
-    } finally {
-      await services.close();
-    }
+    await (await openLocalServices({ dataDir })).close();
     return dataDir;
   };
   return {

@@ -1,0 +1,131 @@
+import { Duration } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, Metric, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import {
+  METRIC_DIMENSIONS,
+  METRIC_NAMES,
+  METRIC_NAMESPACE,
+  SERVICE_NAME,
+} from '../lambdas/handlers/observability';
+import type { LeaseKind } from '../lambdas/workflow/contracts';
+
+/** Period of the failed-execution alarms: a failure alarms within about five minutes. */
+export const FAILURE_ALARM_PERIOD = Duration.minutes(5);
+/** Period of the blocked-daily alarm: the lease is polled once a minute, so every 5-minute period of a wait has polls. */
+export const BLOCKED_ALARM_PERIOD = Duration.minutes(5);
+/** How long without a successful daily run before the missing-run alarm fires, in hourly periods. */
+export const DAILY_SUCCESS_WINDOW_HOURS = 26;
+
+export interface HindsightAlarmsProps {
+  readonly daily: IStateMachine;
+  readonly backfill: IStateMachine;
+  /**
+   * How long a daily run may keep finding the lease busy before the blocked alarm fires, rounded
+   * up to whole 5-minute periods. Keep it below the lease wait: at the lease wait the run gives up
+   * and fails, which the failed-run alarm reports.
+   */
+  readonly dailyBlockedLimit: Duration;
+  /**
+   * Where every alarm notifies when it goes into ALARM.
+   * @default - no action: the alarms show in the CloudWatch console only
+   */
+  readonly topic?: ITopic;
+}
+
+/**
+ * Hindsight's alarms: a failed backfill, a failed daily run, a daily run kept waiting for the
+ * lease, and no successful daily run for 26 hours. Each one notifies `topic`, when given.
+ */
+export class HindsightAlarms extends Construct {
+  /** A backfill execution failed (its failed date stops it; starting it again resumes). */
+  readonly backfillFailed: Alarm;
+  /** A daily execution failed: a stage failed, or it gave up waiting for the lease. */
+  readonly dailyFailed: Alarm;
+  /** A daily run has found the lease busy for `dailyBlockedLimit`: a backfill keeps it waiting. */
+  readonly dailyBlocked: Alarm;
+  /** No daily execution succeeded for 26 hours: not started, failed, timed out or still running. */
+  readonly dailyMissing: Alarm;
+
+  constructor(scope: Construct, id: string, props: HindsightAlarmsProps) {
+    super(scope, id);
+
+    this.backfillFailed = new Alarm(this, 'BackfillFailed', {
+      alarmDescription:
+        'A Hindsight backfill execution failed: a planned date failed, so later dates did not run. ' +
+        'Read the failed date in the execution, fix the cause, then start the backfill again ({"mode": "auto"}): it resumes.',
+      metric: props.backfill.metricFailed({ period: FAILURE_ALARM_PERIOD, statistic: Stats.SUM }),
+      ...atLeastOnce(),
+    });
+    this.dailyFailed = new Alarm(this, 'DailyFailed', {
+      alarmDescription:
+        "A Hindsight daily execution failed (a stage failed, or it gave up waiting for the lease). The date's " +
+        'data is missing or stale; a backfill in auto mode reruns it once the cause is fixed.',
+      metric: props.daily.metricFailed({ period: FAILURE_ALARM_PERIOD, statistic: Stats.SUM }),
+      ...atLeastOnce(),
+    });
+
+    const blockedPeriods = Math.max(
+      1,
+      Math.ceil(props.dailyBlockedLimit.toSeconds() / BLOCKED_ALARM_PERIOD.toSeconds()),
+    );
+    this.dailyBlocked = new Alarm(this, 'DailyBlocked', {
+      alarmDescription:
+        `A Hindsight daily run has found the lease held for ${props.dailyBlockedLimit.toHumanString()}: a backfill keeps ` +
+        'it waiting. It proceeds when the backfill releases the lease, or gives up and fails at the lease wait.',
+      metric: leaseBusy('daily', BLOCKED_ALARM_PERIOD),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: blockedPeriods,
+      datapointsToAlarm: blockedPeriods,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    // CloudWatch allows at most one day of evaluation for periods under an hour, seven days from an
+    // hour up: 26 hourly periods, each without a success (missing data counts as none).
+    this.dailyMissing = new Alarm(this, 'DailyMissing', {
+      alarmDescription:
+        `No Hindsight daily execution succeeded in the last ${DAILY_SUCCESS_WINDOW_HOURS} hours: the schedule did not ` +
+        'start it, or it failed, timed out or is still running. Check the daily state machine.',
+      metric: props.daily.metricSucceeded({ period: Duration.hours(1), statistic: Stats.SUM }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: DAILY_SUCCESS_WINDOW_HOURS,
+      datapointsToAlarm: DAILY_SUCCESS_WINDOW_HOURS,
+      treatMissingData: TreatMissingData.BREACHING,
+    });
+
+    if (props.topic) {
+      const action = new SnsAction(props.topic);
+      for (const alarm of this.all) alarm.addAlarmAction(action);
+    }
+  }
+
+  /** Every alarm of Hindsight. */
+  get all(): readonly Alarm[] {
+    return [this.backfillFailed, this.dailyFailed, this.dailyBlocked, this.dailyMissing];
+  }
+}
+
+/** Sum ≥ 1 in one period; a period without data is not a failure. */
+function atLeastOnce() {
+  return {
+    threshold: 1,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    evaluationPeriods: 1,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+  } as const;
+}
+
+/** The lease handler's `LeaseBusy` count for executions of `kind`, with the dimensions it is emitted with. */
+export function leaseBusy(kind: LeaseKind, period: Duration): Metric {
+  return new Metric({
+    namespace: METRIC_NAMESPACE,
+    metricName: METRIC_NAMES.leaseBusy,
+    dimensionsMap: { [METRIC_DIMENSIONS.service]: SERVICE_NAME, [METRIC_DIMENSIONS.kind]: kind },
+    statistic: Stats.SUM,
+    period,
+  });
+}
