@@ -85,10 +85,12 @@ export class BackfillWorkflow extends Construct {
     const { functions, pipeline } = props;
 
     const plan = invoke(this, BACKFILL_STATES.validateAndPlan, functions.plan, { resultPath: '$.plan' });
-    plan.addCatch(failWithCaughtError(this, BACKFILL_STATES.refuseInvalidInput), {
-      errors: [ERRORS.invalidInput],
-      resultPath: '$.error',
-    });
+    // The error replaces the state (no ResultPath means $): the input may not even be an object to
+    // add it to. Left implicit because aws-local-stepfunctions mishandles an explicit "$".
+    plan.addCatch(
+      new Fail(this, BACKFILL_STATES.refuseInvalidInput, { errorPath: '$.Error', causePath: '$.Cause' }),
+      { errors: [ERRORS.invalidInput] },
+    );
 
     const acquire = acquireLease(this, functions, 'backfill', props.leaseWait);
     acquire.addCatch(

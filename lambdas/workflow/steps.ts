@@ -64,7 +64,15 @@ export function resolveDate(deps: Pick<StepDependencies, 'now'>, raw: unknown): 
     return { date: input.date };
   }
   const reference = input.scheduledTime === undefined ? deps.now() : new Date(input.scheduledTime);
-  return { date: addDays(dateOf(reference), -1) };
+  const date = addDays(dateOf(reference), -1);
+  if (date >= today) {
+    throw InvalidInputError.of(
+      'scheduledTime',
+      input.scheduledTime,
+      `an instant up to now (${deps.now().toISOString()})`,
+    );
+  }
+  return { date };
 }
 
 const leaseRequestSchema = z.strictObject(
@@ -98,10 +106,8 @@ export async function handleLease(
         throw InvalidInputError.of('token', undefined, 'the token returned by acquire');
       return toLeaseGrant(await deps.leases.renew(request.executionId, request.token, now));
     }
-    case 'release': {
-      const result = await deps.leases.release(request.executionId, request.token);
-      return { released: result.released };
-    }
+    case 'release':
+      return release(deps, request.executionId, request.token);
   }
 }
 
@@ -117,7 +123,20 @@ async function releaseAfterAbort(
   event: ExecutionStatusChange,
 ): Promise<{ released: boolean }> {
   const holder = parseInput(executionId, event.detail.executionArn, 'detail.executionArn');
-  const result = await deps.leases.release(holder);
+  return release(deps, holder);
+}
+
+/**
+ * Releases the lease and moves the fence past its token, so a late Task of the releasing
+ * execution (a redrive, a zombie) cannot commit while nobody holds the lease.
+ */
+async function release(
+  deps: StepDependencies,
+  holder: string,
+  token?: number,
+): Promise<{ released: boolean }> {
+  const result = await deps.leases.release(holder, token);
+  if (result.released) await raiseFence(deps.sql, result.token + 1);
   return { released: result.released };
 }
 
@@ -166,16 +185,23 @@ export async function validateAndPlan(deps: StepDependencies, raw: unknown): Pro
 }
 
 function prepareDateSchema(pipeline: Pipeline) {
-  return z.strictObject({
-    item: z.strictObject({
-      date: isoDate,
-      startStage: stageName(pipeline.names),
-      position: z.number().int().min(0),
-      previousDate: isoDate.nullable(),
-    }),
-    executionId,
-    token: fenceToken,
-  });
+  const position = "a whole number from 0 (the date's position in the plan)";
+  return z.strictObject(
+    {
+      item: z.strictObject(
+        {
+          date: isoDate,
+          startStage: stageName(pipeline.names),
+          position: z.number({ error: position }).int({ error: position }).min(0, { error: position }),
+          previousDate: isoDate.nullable(),
+        },
+        { error: 'a planned date: {"date", "startStage", "position", "previousDate"}' },
+      ),
+      executionId,
+      token: fenceToken,
+    },
+    { error: 'an object like {"item": {…}, "executionId": "arn:…", "token": 3}' },
+  );
 }
 
 /** An earlier planned date of this backfill has not finished: later dates depend on it. */

@@ -4,7 +4,7 @@ import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
 import { DynamoDbLeaseStore } from '../../lambdas/adapters/dynamodb-lease-store';
-import { addDays, dateOf, dateRange, daysBetween, type IsoDate } from '../../lambdas/engine/dates';
+import { addDays, dateOf, dateRange, daysBetween, type IsoDate, isIsoDate } from '../../lambdas/engine/dates';
 import { HindsightError, InvalidInputError } from '../../lambdas/engine/errors';
 import type { Pipeline } from '../../lambdas/engine/pipeline';
 import {
@@ -303,7 +303,7 @@ interface BackfillOptions {
 const rangeSchema = z
   .strictObject({ from: isoDate.optional(), to: isoDate.optional() })
   .superRefine((range, ctx) => {
-    if (range.from && range.to && range.to < range.from) {
+    if (isIsoDate(range.from) && isIsoDate(range.to) && range.to < range.from) {
       ctx.addIssue({ code: 'custom', path: ['to'], message: `a date on or after from (${range.from})` });
     }
   });
@@ -326,14 +326,17 @@ function parseRunOptions(options: RunOptions, today: IsoDate): { dates?: IsoDate
       if ((o.from === undefined) !== (o.to === undefined)) {
         ctx.addIssue({ code: 'custom', path: [o.from ? 'to' : 'from'], message: '--from and --to together' });
       }
+      // Cross-field checks only between dates that are themselves valid: one error per mistake.
       for (const key of ['date', 'to', 'since'] as const) {
         const value = o[key];
-        if (value && value > yesterday) ctx.addIssue({ code: 'custom', path: [key], message: upToYesterday });
+        if (isIsoDate(value) && value > yesterday)
+          ctx.addIssue({ code: 'custom', path: [key], message: upToYesterday });
       }
-      if (o.from && o.to && o.to < o.from) {
+      if (!isIsoDate(o.from) || !isIsoDate(o.to)) return;
+      if (o.to < o.from) {
         ctx.addIssue({ code: 'custom', path: ['to'], message: `a date on or after from (${o.from})` });
       }
-      if (o.from && o.to && daysBetween(o.from, o.to) + 1 > MAX_DAYS) {
+      if (daysBetween(o.from, o.to) + 1 > MAX_DAYS) {
         ctx.addIssue({ code: 'custom', path: ['to'], message: `a range of at most ${MAX_DAYS} days` });
       }
     });

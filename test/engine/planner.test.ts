@@ -97,6 +97,7 @@ describe('Function: planBackfill', () => {
         reasons: [
           { kind: 'code-stale', stage: 'transform', changes: [{ stage: 'transform', recorded: 1, code: 2 }] },
         ],
+        transitions: [],
       });
       expect(new Set(first.dates.map((d) => d.startStage))).toEqual(new Set(['transform']));
       expect(first.totals).toEqual({ dates: 14, stageRuns: 56, fullRerunStageRuns: 70 });
@@ -319,6 +320,7 @@ describe('Function: planBackfill', () => {
         startStage: 'aggregate',
         stages: ['aggregate', 'rolling', 'publish'],
         reasons: [{ kind: 'requested', stage: 'aggregate' }],
+        transitions: [],
       });
       expect(result.totals).toEqual({ dates: 3, stageRuns: 9, fullRerunStageRuns: 15 });
     });
@@ -354,7 +356,7 @@ describe('Function: planBackfill', () => {
     // Assess
     expect(json).toEqual(plan(ORDERS, ledger));
     expect(Object.keys(json)).toEqual(['mode', 'from', 'to', 'dates', 'skipped', 'totals']);
-    expect(Object.keys(json.dates[1])).toEqual(['date', 'startStage', 'stages', 'reasons']);
+    expect(Object.keys(json.dates[1])).toEqual(['date', 'startStage', 'stages', 'reasons', 'transitions']);
     expect(Object.keys(json.dates[1].reasons[0])).toEqual([
       'kind',
       'stage',

@@ -155,13 +155,14 @@ describe('Workflow: backfill', () => {
     expect(backfill.StartAt).toBe(BACKFILL_STATES.validateAndPlan);
     expect(plan).not.toHaveProperty('Parameters');
     expect(plan.ResultPath).toBe('$.plan');
+    // The caught error replaces the state (the console input may not even be an object).
     expect(catchesOf(plan)).toEqual([
-      { errors: ['InvalidInputError'], resultPath: '$.error', next: BACKFILL_STATES.refuseInvalidInput },
+      { errors: ['InvalidInputError'], resultPath: undefined, next: BACKFILL_STATES.refuseInvalidInput },
     ]);
     expect(stateOf(backfill, BACKFILL_STATES.refuseInvalidInput)).toEqual({
       Type: 'Fail',
-      ErrorPath: '$.error.Error',
-      CausePath: '$.error.Cause',
+      ErrorPath: '$.Error',
+      CausePath: '$.Cause',
     });
   });
 

@@ -25,8 +25,6 @@ import {
   openLocalSession,
 } from '../support/local-stores';
 
-jest.setTimeout(240_000);
-
 const params: PipelineParams = { rowsPerDay: 200 };
 const DATES = dateRange('2026-02-01', '2026-02-14');
 const FIRST = DATES[0];

@@ -1,0 +1,467 @@
+/**
+ * DESIGN.md §9's failure contract through the synthesized workflows: a stage that throws fails the
+ * backfill with its name, date and cause, releases the lease and leaves the ledger as it was; a
+ * second `{"mode": "auto"}` resumes and ends exactly where a from-scratch run of the new code does.
+ * The same after a backfill is stopped mid-way, and a redriven date cannot write with a stale token.
+ *
+ * One data directory serves the file: the 12 days of daily runs are made once, snapshotted, and
+ * restored before each scenario; each reference ("the new code ran every date from scratch") is
+ * made in the same database emptied first.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { z } from 'zod';
+import { dateRange, type IsoDate } from '../../lambdas/engine/dates';
+import { StaleFenceTokenError } from '../../lambdas/engine/errors';
+import type { LedgerRow } from '../../lambdas/engine/ledger';
+import { definePipeline, type Pipeline } from '../../lambdas/engine/pipeline';
+import type { SqlClient } from '../../lambdas/engine/sql';
+import { defineStage, type Stage, type StageContext } from '../../lambdas/engine/stage';
+import { readHistory, readLedger } from '../../lambdas/ledger/ledger-store';
+import { pipeline as original } from '../../lambdas/stages';
+import { handleLease, prepareDate, runStageTask } from '../../lambdas/workflow/steps';
+import { type LocalServices, openLocalServices } from '../../lib/local/local-services';
+import { type ExecutionOutcome, LocalWorkflows, type TaskEvent } from '../../lib/local/local-workflows';
+import type { WorkflowDefinitions } from '../../lib/workflow-definitions';
+import { runStateName } from '../../lib/workflow-states';
+import { dumpTables, resetDatabase } from '../support/databases';
+import { backfillOutput } from '../support/local-stores';
+import { seededRandom, seedFromEnvironment } from '../support/seeded-random';
+import { databaseChecksum, readLease } from '../support/state-checksum';
+import { restoreTables, snapshotTables } from '../support/table-snapshot';
+import { testWorkflowDefinitions } from '../support/test-definitions';
+
+const params = { rowsPerDay: 100 };
+const DATES = dateRange('2026-10-01', '2026-10-12');
+const OWNED_TABLES = original.stages.flatMap((stage) => stage.owns);
+const random = seededRandom(seedFromEnvironment('HINDSIGHT_FAULT_SEED', 20_261_124));
+
+// ---------------------------------------------------------------------------------------------
+// The changed code: each stage's v2 is a real change, and can be told to throw on one date
+
+/** The switch of an injected fault: while armed, the stage throws on `date` after writing its rows. */
+interface Fault {
+  armed: boolean;
+  date: IsoDate | null;
+  injected: number;
+}
+
+class InjectedFaultError extends Error {}
+
+/** What v2 of each stage changes, applied to v1's rows for the date (row counts stay the same). */
+const V2_CHANGES: Readonly<Record<string, string>> = {
+  ingest: 'UPDATE raw_orders SET currency = upper(trim(currency)) WHERE day = $1::date',
+  transform: 'UPDATE clean_orders SET amount_eur = round(amount_eur * 0.98, 2) WHERE day = $1::date',
+  aggregate: 'UPDATE daily_sales SET units = least(units, orders * 3) WHERE day = $1::date',
+  rolling:
+    'UPDATE rolling_sales SET avg_daily_eur = round(revenue_7d_eur / days_in_window, 2) WHERE day = $1::date',
+  publish: 'UPDATE sales_report SET trend = upper(trend) WHERE day = $1::date',
+};
+
+function faultyV2(stage: Stage, fault: Fault): Stage {
+  const change = V2_CHANGES[stage.name];
+  if (change === undefined) throw new Error(`No v2 change written for stage ${stage.name}.`);
+  return defineStage({
+    ...stage,
+    version: stage.version + 1,
+    run: async (context: StageContext) => {
+      const written = await stage.run(context);
+      await context.sql.query(change, [context.date]);
+      if (fault.armed && context.date === fault.date) {
+        fault.injected++;
+        throw new InjectedFaultError(`injected fault in ${stage.name} v2 on ${context.date}`);
+      }
+      return written;
+    },
+  });
+}
+
+/** The repository's pipeline with `name` bumped to its faulty v2. */
+function changedPipeline(name: string, fault: Fault): Pipeline {
+  return definePipeline(
+    original.stages.map((stage) => (stage.name === name ? faultyV2(stage, fault) : stage)),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The installation
+
+let root: string;
+let services: LocalServices;
+let sql: SqlClient;
+let definitions: WorkflowDefinitions;
+const events: TaskEvent[] = [];
+const figures = { faultsInjected: 0, faultsRecovered: 0, abortsRecovered: 0, lines: [] as string[] };
+
+/** The same services with other code deployed: what a deploy of a new stage list does to the runtime. */
+function withCode(code: Pipeline): LocalServices {
+  return { ...services, deps: { ...services.deps, pipeline: code } };
+}
+
+async function workflowsFor(code: Pipeline, onTask?: (event: TaskEvent) => void): Promise<LocalWorkflows> {
+  return LocalWorkflows.create(withCode(code), definitions, {
+    pauseMs: 20,
+    onTask: (event) => {
+      events.push(event);
+      onTask?.(event);
+    },
+  });
+}
+
+async function runDaily(code: Pipeline, dates: readonly IsoDate[]): Promise<void> {
+  const workflows = await workflowsFor(code);
+  for (const date of dates) {
+    const outcome = await workflows.start('daily', { date }).done;
+    if (outcome.status !== 'SUCCEEDED') throw new Error(`daily ${date}: ${JSON.stringify(outcome)}`);
+  }
+}
+
+type Dump = Record<string, unknown[]>;
+const dumpOwned = (): Promise<Dump> => dumpTables(sql, OWNED_TABLES);
+
+/** The owned tables' rows for `from` and later dates, to show a failed stage's rows were rolled back. */
+async function dumpOwnedFrom(from: IsoDate): Promise<Dump> {
+  const dump: Dump = {};
+  for (const table of OWNED_TABLES) {
+    const { rows } = await sql.query(`SELECT * FROM ${table} WHERE day >= $1::date`, [from]);
+    dump[table] = rows.map((row) => JSON.stringify(row)).sort();
+  }
+  return dump;
+}
+
+const references = new Map<string, Dump>();
+
+/** The owned tables of an emptied database where the code with `stage` at v2 ran every date. */
+async function fromScratch(stage: string): Promise<Dump> {
+  const cached = references.get(stage);
+  if (cached !== undefined) return cached;
+  await resetDatabase(sql);
+  await runDaily(changedPipeline(stage, { armed: false, date: null, injected: 0 }), DATES);
+  const dump = await dumpOwned();
+  references.set(stage, dump);
+  return dump;
+}
+
+const key = (date: IsoDate, stage: string) => `${date}/${stage}`;
+
+async function ledgerByKey(): Promise<Map<string, LedgerRow>> {
+  return new Map((await readLedger(sql)).map((row) => [key(row.date, row.stage), row]));
+}
+
+async function historyCount(): Promise<number> {
+  return (await readHistory(sql)).length;
+}
+
+async function fenceToken(): Promise<number> {
+  const { rows } = await sql.query<{ token: number }>('SELECT token FROM hindsight_fence WHERE id = 1');
+  return Number(rows[0].token);
+}
+
+function failure(outcome: ExecutionOutcome): { error: string; cause: string } {
+  if (outcome.status !== 'FAILED')
+    throw new Error(`Expected a failed execution, got ${JSON.stringify(outcome)}`);
+  return outcome;
+}
+
+const prepareDateInput = z.strictObject({
+  item: z.strictObject({
+    date: z.string(),
+    startStage: z.string(),
+    position: z.number(),
+    previousDate: z.string().nullable(),
+  }),
+  executionId: z.string(),
+  token: z.number(),
+});
+const stageInput = z.strictObject({ date: z.string(), token: z.number(), executionId: z.string() });
+
+/** The input a Task of `execution` received for `date`, as the console's event history shows it. */
+function taskInput<T>(
+  schema: z.ZodType<T>,
+  dateOfInput: (input: T) => string,
+  execution: string,
+  state: string,
+  date: IsoDate,
+): T {
+  for (const event of events) {
+    if (event.executionId !== execution || event.state !== state) continue;
+    const input = schema.parse(event.input);
+    if (dateOfInput(input) === date) return input;
+  }
+  throw new Error(`No "${state}" task of ${execution} for ${date}.`);
+}
+const prepareDateTask = (execution: string, date: IsoDate) =>
+  taskInput(prepareDateInput, (input) => input.item.date, execution, 'Prepare Date', date);
+const stageTask = (execution: string, state: string, date: IsoDate) =>
+  taskInput(stageInput, (input) => input.date, execution, state, date);
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'hindsight-faults-'));
+  definitions = testWorkflowDefinitions('fault-injection', original);
+  services = await openLocalServices({ dataDir: join(root, 'data'), pipeline: original, params });
+  sql = services.deps.sql;
+  // The history every scenario starts from: the original code, the daily workflow, every date.
+  await runDaily(original, DATES);
+  await snapshotTables(sql);
+});
+
+afterAll(async () => {
+  await services?.close();
+  rmSync(root, { recursive: true, force: true });
+  console.log(
+    [
+      `Fault injection (seed ${random.seed}): ${figures.faultsInjected} faults injected, ` +
+        `${figures.faultsRecovered} recovered; ${figures.abortsRecovered} aborts recovered.`,
+      ...figures.lines,
+    ].join('\n'),
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// A stage fails on one date of a backfill
+
+describe.each(original.names.map((name) => [name]))('a backfill after %s v2 throws on one date', (stage) => {
+  it(`fails naming ${stage} and the date, releases the lease, keeps the ledger whole; the next auto backfill ends as a from-scratch run`, async () => {
+    // Prepare
+    const expected = await fromScratch(stage);
+    await restoreTables(sql);
+    const fault: Fault = { armed: true, date: random.pick(DATES), injected: 0 };
+    const faultDate = fault.date ?? DATES[0];
+    const code = changedPipeline(stage, fault);
+    const workflows = await workflowsFor(code);
+    const ledgerBefore = await ledgerByKey();
+    const historyBefore = await historyCount();
+    const rowsFromFaultDate = await dumpOwnedFrom(faultDate);
+    const started = performance.now();
+
+    // Act
+    const failed = workflows.start('backfill', { mode: 'auto' });
+    const outcome = await failed.done;
+
+    // Assess: the execution names the stage, the date and the cause
+    const { error, cause } = failure(outcome);
+    expect(`${error}: ${cause}`).toContain(`Stage ${stage} failed for ${faultDate}`);
+    expect(cause).toContain(`injected fault in ${stage} v2 on ${faultDate}`);
+    expect(fault.injected).toBe(1);
+    figures.faultsInjected += fault.injected;
+
+    // The lease is released.
+    expect(await readLease(services)).toMatchObject({ holder: null });
+
+    // Nothing half-done: dates before the fault carry this backfill's runs from the stage on; the
+    // fault date and every later one keep exactly the rows and ledger entries they had.
+    const ledgerAfter = await ledgerByKey();
+    const from = code.indexOf(stage);
+    const faultIndex = DATES.indexOf(faultDate);
+    for (const date of DATES) {
+      for (const [i, name] of code.names.entries()) {
+        const now = ledgerAfter.get(key(date, name));
+        if (i >= from && date < faultDate) {
+          expect({ date, name, execution: now?.executionId }).toEqual({
+            date,
+            name,
+            execution: failed.executionId,
+          });
+          if (name === stage) expect(now?.version).toBe(2);
+        } else {
+          expect({ date, name, row: now }).toEqual({ date, name, row: ledgerBefore.get(key(date, name)) });
+        }
+      }
+    }
+    expect(await historyCount()).toBe(historyBefore + faultIndex * (code.names.length - from));
+    expect(await dumpOwnedFrom(faultDate)).toEqual(rowsFromFaultDate);
+
+    // Act: the fault is gone; the same request again
+    fault.armed = false;
+    const resumed = await workflows.start('backfill', { mode: 'auto' }).done;
+
+    // Assess: it resumes at the fault date and ends where the new code from scratch does
+    const plan = backfillOutput(resumed);
+    expect(plan.dates.map((planned) => [planned.date, planned.startStage])).toEqual(
+      DATES.slice(faultIndex).map((date) => [date, stage]),
+    );
+    expect(await readLease(services)).toMatchObject({ holder: null });
+    expect(await dumpOwned()).toEqual(expected);
+    figures.faultsRecovered++;
+    figures.lines.push(
+      `  ${stage} v2 failing on ${faultDate} (date ${faultIndex + 1} of ${DATES.length}): ` +
+        `${error}, then resumed ${plan.totals.dates} dates / ${plan.totals.stageRuns} stage-runs ` +
+        `(${((performance.now() - started) / 1000).toFixed(1)} s)`,
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Redrive: a failed date's inputs presented again, after the lease was released
+
+describe('a failed backfill date, redriven', () => {
+  const stage = 'transform';
+  const runState = runStateName(stage);
+
+  async function failOnce(): Promise<{
+    executionId: string;
+    faultDate: IsoDate;
+    code: Pipeline;
+    fault: Fault;
+  }> {
+    await fromScratch(stage);
+    await restoreTables(sql);
+    // A date with an earlier planned date, so Prepare Date also checks its predecessor.
+    const fault: Fault = { armed: true, date: random.pick(DATES.slice(1)), injected: 0 };
+    const code = changedPipeline(stage, fault);
+    const execution = (await workflowsFor(code)).start('backfill', { mode: 'auto' });
+    expect((await execution.done).status).toBe('FAILED');
+    figures.faultsInjected += fault.injected;
+    fault.armed = false;
+    return { executionId: execution.executionId, faultDate: fault.date ?? DATES[1], code, fault };
+  }
+
+  it('fails a stage run presenting the old token once Prepare Date re-took the lease with a new one; nothing is written without the lease', async () => {
+    // Prepare: a failed backfill, its lease released
+    const { executionId, faultDate, code } = await failOnce();
+    const prepare = prepareDateTask(executionId, faultDate);
+    const run = stageTask(executionId, runState, faultDate);
+    const released = await readLease(services);
+    expect(released).toMatchObject({ holder: null });
+    const lastToken = released?.token ?? Number.NaN;
+    expect(run.token).toBe(prepare.token);
+    expect(lastToken).toBeGreaterThanOrEqual(run.token);
+    const deps = withCode(code).deps;
+
+    // Act: the redriven item's first Task, with its original input
+    const prepared = await prepareDate(deps, prepare);
+
+    // Assess: the lease is this execution's again, under a token never used before
+    expect(prepared.token).toBeGreaterThan(lastToken);
+    expect(await readLease(services)).toMatchObject({ holder: executionId, token: prepared.token });
+    expect(await fenceToken()).toBe(prepared.token);
+
+    // Act: the stage Task presenting the token the failed attempt had
+    const before = await databaseChecksum(sql);
+    const stale = runStageTask(deps, stage, run);
+
+    // Assess: refused, and not one row changed
+    await expect(stale).rejects.toBeInstanceOf(StaleFenceTokenError);
+    expect(await databaseChecksum(sql)).toBe(before);
+
+    // The redriven chain reads its token from Prepare Date: under the lease, it writes.
+    const leased = await runStageTask(deps, stage, { ...run, token: prepared.token });
+    expect(leased).toMatchObject({ stage, date: faultDate, version: 2 });
+    expect((await ledgerByKey()).get(key(faultDate, stage))).toMatchObject({
+      executionId,
+      fenceToken: prepared.token,
+      version: 2,
+    });
+    expect(
+      await handleLease(deps, { action: 'release', kind: 'backfill', executionId, token: prepared.token }),
+    ).toEqual({
+      released: true,
+    });
+
+    // And a new auto backfill finishes the rest, as if nothing had happened.
+    backfillOutput(await (await workflowsFor(code)).start('backfill', { mode: 'auto' }).done);
+    expect(await dumpOwned()).toEqual(await fromScratch(stage));
+    figures.faultsRecovered++;
+    figures.lines.push(
+      `  redrive of ${faultDate}: Prepare Date re-took the lease with token ${prepared.token} ` +
+        `(the failed attempt had ${run.token}); the old token was refused`,
+    );
+  });
+
+  /* Releasing the lease moves the fence past its token, so the released token is dead at once. */
+  it('refuses a stage run presenting the failed backfill’s token while nobody holds the lease', async () => {
+    // Prepare: a failed backfill, its lease released, no new owner yet
+    const { executionId, faultDate, code } = await failOnce();
+    const run = stageTask(executionId, runState, faultDate);
+    expect(await readLease(services)).toMatchObject({ holder: null });
+    const before = await databaseChecksum(sql);
+
+    // Act: a late or redriven "Run Transform" with the failed attempt's input
+    const attempt = runStageTask(withCode(code).deps, stage, run);
+
+    // Assess: without the lease, nothing may be written
+    await expect(attempt).rejects.toBeInstanceOf(StaleFenceTokenError);
+    expect(await databaseChecksum(sql)).toBe(before);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Stop a backfill mid-way, twice, then let one finish
+
+/**
+ * Waits (up to 3 s) for the stage Task that was running when its execution stopped; true when it
+ * committed only after `done` resolved, i.e. after the lease had been released.
+ */
+async function settledAfterRelease(task: TaskEvent, code: Pipeline): Promise<boolean> {
+  const { date, token, executionId } = stageInput.parse(task.input);
+  const stage = code.names.find((name) => runStateName(name) === task.state) ?? '';
+  const committed = async () => {
+    const row = (await ledgerByKey()).get(key(date, stage));
+    return row?.executionId === executionId && row.fenceToken === token;
+  };
+  if (await committed()) return false;
+  for (let waited = 0; waited < 3_000; waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (await committed()) return true;
+  }
+  return false;
+}
+
+describe('a backfill stopped mid-way', () => {
+  it('fails nothing it leaves behind: ABORTED, the lease released by the status-change rule, and the next auto backfill ends as a from-scratch run', async () => {
+    // Prepare
+    const stage = 'transform';
+    const expected = await fromScratch(stage);
+    await restoreTables(sql);
+    const code = changedPipeline(stage, { armed: false, date: null, injected: 0 });
+    let abortAfter = 0;
+    let runs = 0;
+    let stop: (() => void) | undefined;
+    let inFlight: TaskEvent | undefined;
+    const stopped: number[] = [];
+    const workflows = await workflowsFor(code, (event) => {
+      if (event.state.startsWith('Run ') && ++runs === abortAfter) {
+        inFlight = event;
+        stop?.();
+      }
+    });
+    let commitsAfterRelease = 0;
+
+    while (stopped.length < 2) {
+      runs = 0;
+      abortAfter = random.int(2, 20);
+      // Act
+      const execution = workflows.start('backfill', { mode: 'auto' });
+      stop = execution.abort;
+      const outcome = await execution.done;
+
+      // Assess
+      expect(outcome).toEqual({ status: 'ABORTED' });
+      expect(await readLease(services)).toMatchObject({ holder: null });
+      // No Catch ran: the release came from the status-change rule's local twin.
+      const own = events.filter((event) => event.executionId === execution.executionId);
+      expect(own.filter((event) => event.state.startsWith('Release Lease'))).toEqual([]);
+      expect(own.filter((event) => event.state.startsWith('Run '))).toHaveLength(abortAfter);
+      stopped.push(abortAfter);
+      // The Task running when the stop came is not cancelled (nor is its Lambda in AWS): see whether
+      // it commits after the lease was given back.
+      if (inFlight !== undefined && (await settledAfterRelease(inFlight, code))) commitsAfterRelease++;
+    }
+
+    // Act: a backfill left to finish
+    const plan = backfillOutput(await workflows.start('backfill', { mode: 'auto' }).done);
+
+    // Assess
+    expect(plan.totals.dates).toBeGreaterThan(0);
+    expect(await readLease(services)).toMatchObject({ holder: null });
+    expect(await dumpOwned()).toEqual(expected);
+    figures.abortsRecovered += stopped.length;
+    figures.lines.push(
+      `  ${stopped.length} aborts (after ${stopped.join(' and ')} stage Tasks), each lease released; ` +
+        `then ${plan.totals.dates} dates / ${plan.totals.stageRuns} stage-runs finished the backfill; ` +
+        `${commitsAfterRelease} in-flight stage Task(s) committed after the lease was released`,
+    );
+  });
+});

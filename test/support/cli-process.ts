@@ -1,0 +1,47 @@
+import { spawn } from 'node:child_process';
+import { delimiter, dirname, join } from 'node:path';
+
+const REPOSITORY = join(__dirname, '..', '..');
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly seconds: number;
+}
+
+/**
+ * Runs `hindsight <args>` as a child process, the way a user does (tsx bin/hindsight.ts), with the
+ * Node that runs the tests first on the PATH (tsx's shebang would otherwise find the system one).
+ */
+export function runCliProcess(args: readonly string[], timeoutMs = 60_000): Promise<CliResult> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(REPOSITORY, 'node_modules', '.bin', 'tsx'), ['bin/hindsight.ts', ...args], {
+      cwd: REPOSITORY,
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 });
+    });
+  });
+}

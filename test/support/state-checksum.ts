@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+import { DynamoDbLeaseStore } from '../../lambdas/adapters/dynamodb-lease-store';
+import type { LeaseRecord } from '../../lambdas/engine/lease';
+import type { SqlExecutor } from '../../lambdas/engine/sql';
+import { LOCAL_LEASE_TABLE, type LocalServices } from '../../lib/local/local-services';
+
+/** Everything an input could have changed: every PostgreSQL table and the DynamoDB lease item. */
+export interface StateChecksum {
+  /** sha256 over every public table's rows, each table in name order, its rows sorted. */
+  readonly database: string;
+  /** The lease item as DynamoDB holds it; undefined when no lease was ever taken. */
+  readonly lease: LeaseRecord | undefined;
+}
+
+/** Names of every table in the public schema, sorted. */
+export async function publicTables(sql: SqlExecutor): Promise<string[]> {
+  const { rows } = await sql.query<{ name: string }>(
+    `SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`,
+  );
+  return rows.map((row) => row.name);
+}
+
+/** A checksum of every row of every public table: equal checksums mean no row was written. */
+export async function databaseChecksum(sql: SqlExecutor): Promise<string> {
+  const hash = createHash('sha256');
+  for (const table of await publicTables(sql)) {
+    const { rows } = await sql.query(`SELECT * FROM ${table}`);
+    hash.update(`\u0000${table}\u0000`);
+    for (const row of rows.map((r) => JSON.stringify(r)).sort()) hash.update(row).update('\n');
+  }
+  return hash.digest('hex');
+}
+
+/** The lease item, read strongly consistent from the local lease table. */
+export function readLease(services: LocalServices): Promise<LeaseRecord | undefined> {
+  return new DynamoDbLeaseStore({ client: services.dynamo.client, tableName: LOCAL_LEASE_TABLE }).read();
+}
+
+/** The state an input must leave untouched: the database checksum and the lease item. */
+export async function stateChecksum(services: LocalServices): Promise<StateChecksum> {
+  return { database: await databaseChecksum(services.deps.sql), lease: await readLease(services) };
+}
