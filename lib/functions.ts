@@ -11,7 +11,14 @@ import type { LeaseTable } from './lease-table';
 import { acknowledgeWildcard } from './nag';
 
 /** The Lambda entry points in `lambdas/handlers/`, one file each. */
-export const HANDLER_NAMES = ['stage', 'resolve-date', 'lease', 'plan', 'prepare-date'] as const;
+export const HANDLER_NAMES = [
+  'stage',
+  'resolve-date',
+  'lease',
+  'plan',
+  'prepare-date',
+  'after-deploy',
+] as const;
 /** A Lambda entry point: `lambdas/handlers/<name>.ts`. */
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 
@@ -139,6 +146,21 @@ export class HindsightFunctions extends Construct {
     });
     props.database.grantDataApiAccess(this.prepareDate);
     props.leaseTable.grantReadWrite(this.prepareDate);
+  }
+
+  /**
+   * The function that runs after each deployment (migrations, plan, automatic backfill), with the
+   * same defaults as every other; its Trigger lives in `lib/after-deploy.ts`.
+   */
+  defineAfterDeploy(environment: Record<string, string>): NodejsFunction {
+    return this.define('AfterDeploy', {
+      handler: 'after-deploy',
+      description: 'Hindsight: after a deploy, apply migrations, log the plan and start the backfill',
+      timeout: Duration.minutes(5),
+      memorySize: 1024,
+      environment,
+      withMigrations: true,
+    });
   }
 
   /** The function of `stage`; throws naming the known stages when there is none. */

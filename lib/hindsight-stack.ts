@@ -4,7 +4,11 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { Pipeline } from '../lambdas/engine/pipeline';
+import type { Transition } from '../lambdas/engine/transition';
+import { defaultMigrationsDirectory } from '../lambdas/ledger/migrator';
 import { pipeline as repositoryPipeline } from '../lambdas/stages';
+import { transitions as repositoryTransitions } from '../lambdas/transitions';
+import { AfterDeploy } from './after-deploy';
 import { HindsightAlarms } from './alarms';
 import { BackfillWorkflow } from './backfill-workflow';
 import { type HindsightConfig, readConfig } from './config';
@@ -32,6 +36,11 @@ export interface HindsightStackProps extends StackProps {
    */
   readonly pipeline?: Pipeline;
   /**
+   * The transitions the backfill applies.
+   * @default the repository's list when the pipeline is the repository's, else none
+   */
+  readonly transitions?: readonly Transition[];
+  /**
    * Deployment settings.
    * @default - read from the `hindsight:*` context of `cdk.json`
    */
@@ -51,6 +60,7 @@ export class HindsightStack extends Stack {
   readonly daily: DailyWorkflow;
   readonly backfill: BackfillWorkflow;
   readonly alarms: HindsightAlarms;
+  readonly afterDeploy: AfterDeploy;
 
   constructor(scope: Construct, id: string, props: HindsightStackProps = {}) {
     super(scope, id, props);
@@ -88,6 +98,18 @@ export class HindsightStack extends Stack {
       ...(config.alarmTopicArn
         ? { topic: Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn) }
         : {}),
+    });
+
+    this.afterDeploy = new AfterDeploy(this, 'AfterDeploy', {
+      pipeline,
+      transitions: props.transitions ?? (pipeline === repositoryPipeline ? repositoryTransitions : []),
+      migrationsDirectory: defaultMigrationsDirectory(),
+      functions: this.functions,
+      database: this.database,
+      leaseTable: this.leaseTable,
+      backfill: this.backfill.stateMachine,
+      executeAfter: [this.database, this.daily, this.backfill],
+      autoBackfill: config.autoBackfill,
     });
 
     new CfnOutput(this, OUTPUTS.dailyStateMachineArn, { value: this.daily.stateMachine.stateMachineArn });

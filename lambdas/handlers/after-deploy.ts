@@ -1,0 +1,48 @@
+import { join } from 'node:path';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { StepFunctionsBackfillStarter } from '../adapters/sfn-backfill-starter';
+import { loadMigrations } from '../ledger/migrator';
+import { type AfterDeployRequest, afterDeploy, type BackfillStarter } from '../workflow/after-deploy';
+import type { StepDependencies } from '../workflow/steps';
+import { awsDependencies, requiredEnv } from './aws-dependencies';
+import { type Observer, powertoolsObserver, withObservability } from './observability';
+
+/** After `cdk deploy` (a CDK Trigger): migrations, the plan in the deploy's log, the automatic backfill. */
+export function createAfterDeployHandler(
+  deps: StepDependencies,
+  migrationsDirectory: string,
+  starter: BackfillStarter,
+  request: AfterDeployRequest,
+  observer: Observer,
+) {
+  return withObservability(observer, 'after-deploy', {
+    fieldsOf: () => ({ deploymentId: request.deploymentId }),
+    run: () => afterDeploy(deps, loadMigrations(migrationsDirectory), starter, request),
+    succeeded: (result) => ({
+      message:
+        `${result.migrationsApplied.length} migrations applied; ${result.summary}\n` +
+        (result.backfill === null
+          ? request.autoBackfill
+            ? 'No backfill needed.'
+            : 'Automatic backfill is off (hindsight:autoBackfill): start it from the console with {"mode": "auto"}.'
+          : `Backfill ${result.backfill.alreadyStarted ? 'already started' : 'started'}: ${result.backfill.executionArn}`),
+      fields: {
+        migrationsApplied: result.migrationsApplied,
+        plannedDates: result.plannedDates,
+        backfillExecution: result.backfill?.executionArn,
+      },
+    }),
+  });
+}
+
+export const handler = createAfterDeployHandler(
+  awsDependencies(),
+  // The bundling copies lambdas/migrations next to the bundle.
+  join(__dirname, 'migrations'),
+  new StepFunctionsBackfillStarter(new SFNClient({}), requiredEnv('BACKFILL_STATE_MACHINE_ARN')),
+  {
+    deploymentId: requiredEnv('HINDSIGHT_DEPLOYMENT_ID'),
+    autoBackfill: requiredEnv('HINDSIGHT_AUTO_BACKFILL') === 'true',
+  },
+  powertoolsObserver(),
+);
