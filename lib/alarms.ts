@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Annotations, Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -28,6 +28,8 @@ export interface HindsightAlarmsProps {
    * and fails, which the failed-run alarm reports.
    */
   readonly dailyBlockedLimit: Duration;
+  /** How long "Acquire Lease" polls before the daily run gives up (a limit at or over it gets a synth warning). */
+  readonly leaseWait: Duration;
   /**
    * Where every alarm notifies when it goes into ALARM.
    * @default - no action: the alarms show in the CloudWatch console only
@@ -82,6 +84,14 @@ export class HindsightAlarms extends Construct {
       datapointsToAlarm: blockedPeriods,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
+    if (props.dailyBlockedLimit.toSeconds() >= props.leaseWait.toSeconds()) {
+      Annotations.of(this.dailyBlocked).addWarningV2(
+        'hindsight:dailyBlockedAlarmNeverFires',
+        `hindsight:dailyBlockedAlarmMinutes (${props.dailyBlockedLimit.toMinutes()}) is not below ` +
+          `hindsight:leaseWaitMinutes (${props.leaseWait.toMinutes()}): a daily run gives up waiting first, so this ` +
+          'alarm never fires (the failed-run alarm does). Set it below the lease wait.',
+      );
+    }
 
     // CloudWatch allows at most one day of evaluation for periods under an hour, seven days from an
     // hour up: 26 hourly periods, each without a success (missing data counts as none).

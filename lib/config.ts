@@ -34,7 +34,7 @@ export interface HindsightConfig {
   readonly maxBackfillDays: number;
   /** How long an acquire keeps retrying while another execution holds the lease. */
   readonly leaseWait: Duration;
-  /** How long a daily run may keep finding the lease busy before the blocked alarm fires (less than `leaseWait`). */
+  /** How long a daily run may keep finding the lease busy before the blocked alarm fires (keep it under `leaseWait`). */
   readonly dailyBlockedAlarm: Duration;
   /** SNS topic every alarm notifies; none when unset. */
   readonly alarmTopicArn?: string;
@@ -108,20 +108,6 @@ export function readConfig(node: Node): HindsightConfig {
     wholeNumberIn(5, 24 * 60),
     'a whole number of minutes from 5 to 1440',
   );
-  if (
-    dailyBlockedAlarmMinutes !== undefined &&
-    leaseWaitMinutes !== undefined &&
-    dailyBlockedAlarmMinutes >= leaseWaitMinutes
-  ) {
-    problems.push(
-      problem(
-        CONTEXT_KEYS.dailyBlockedAlarmMinutes,
-        dailyBlockedAlarmMinutes,
-        `fewer minutes than ${CONTEXT_KEYS.leaseWaitMinutes} (${leaseWaitMinutes}): a daily run stops waiting ` +
-          'for the lease then, and the failed-run alarm reports it',
-      ),
-    );
-  }
   const alarmTopicArn =
     node.tryGetContext(CONTEXT_KEYS.alarmTopicArn) === undefined
       ? undefined

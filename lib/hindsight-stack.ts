@@ -95,6 +95,7 @@ export class HindsightStack extends Stack {
       daily: this.daily.stateMachine,
       backfill: this.backfill.stateMachine,
       dailyBlockedLimit: config.dailyBlockedAlarm,
+      leaseWait: config.leaseWait,
       ...(config.alarmTopicArn
         ? { topic: Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn) }
         : {}),

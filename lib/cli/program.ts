@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
@@ -32,6 +33,7 @@ import {
   writeLockFile,
 } from '../version-guard';
 import { type GlobalOptions, loadPipeline, openSession, type Session } from './session';
+import { renderStatusPage } from './status-page';
 import { formatStatus, type StatusReport } from './status-view';
 
 /** Exit codes: 0 success, 1 a run failed, 2 bad usage (nothing was touched). */
@@ -191,12 +193,19 @@ function buildProgram(io: CliIo): Command {
     .option('--from <date>', 'first date shown')
     .option('--to <date>', 'last date shown')
     .option('--json', 'print the status as JSON')
-    .action(async (options: { from?: string; to?: string; json?: boolean }) => {
+    .option('--html <file>', 'write the status as a self-contained HTML page to FILE')
+    .action(async (options: { from?: string; to?: string; json?: boolean; html?: string }) => {
       const pipeline = loadPipeline(globals());
       const range = parseInput(rangeSchema, definedOnly({ from: options.from, to: options.to }));
+      if (options.html !== undefined) checkOutputFile('--html', options.html);
       await withSession(globals(), pipeline, undefined, async (session) => {
         const report = await statusReport(session, pipeline, range);
-        io.out(options.json ? JSON.stringify(report, null, 2) : formatStatus(report, io.isTty));
+        if (options.html === undefined) {
+          io.out(options.json ? JSON.stringify(report, null, 2) : formatStatus(report, io.isTty));
+        } else {
+          writeFileSync(options.html, renderStatusPage(report, { generatedAt: io.now() }));
+          io.out(`Wrote ${options.html}`);
+        }
       });
     });
 
@@ -459,12 +468,28 @@ async function statusReport(
   const to = range.to ?? index.latest;
   const from =
     range.from ?? (to === null ? null : maxDate(index.earliest ?? to, addDays(to, -(CATCH_UP_DAYS - 1))));
-  const dates = from === null || to === null ? [] : assessRange(index, from, to);
+  const dates = (from === null || to === null ? [] : assessRange(index, from, to)).map((row) => ({
+    ...row,
+    cells: row.cells.map((cell, i) => ({
+      ...cell,
+      recordedVersion: index.byStage[i].get(row.date)?.version ?? null,
+    })),
+  }));
+  const versions = Object.fromEntries(pipeline.stages.map((stage) => [stage.name, stage.version]));
   const counts = { fresh: 0, stale: 0, missing: 0 };
   for (const row of dates) for (const cell of row.cells) counts[cell.state]++;
   const lease =
     (await new DynamoDbLeaseStore({ client: dynamo.client, tableName: LOCAL_LEASE_TABLE }).read()) ?? null;
-  return { stages: pipeline.names, from, to, dates, counts, lease, lastRuns: await readHistory(sql, 5) };
+  const lastRuns = await readHistory(sql, 5);
+  return { stages: pipeline.names, versions, from, to, dates, counts, lease, lastRuns };
+}
+
+/** Refuses an output file whose parent directory does not exist (before anything is opened). */
+function checkOutputFile(option: string, file: string): void {
+  const parent = dirname(resolve(file));
+  if (!existsSync(parent) || !statSync(parent).isDirectory()) {
+    throw InvalidInputError.of(option, file, `a file in an existing directory (${parent} does not exist)`);
+  }
 }
 
 function maxDate(a: IsoDate, b: IsoDate): IsoDate {

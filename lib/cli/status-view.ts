@@ -2,12 +2,25 @@ import type { LeaseRecord } from '../../lambdas/engine/lease';
 import type { CellState, DateStatus } from '../../lambdas/engine/planner';
 import type { HistoryRow } from '../../lambdas/ledger/ledger-store';
 
-/** Everything `hindsight status` shows, as data (`--json` prints exactly this). */
+/** One cell of the grid, with the version the ledger recorded for it (null when there is no row). */
+export type StatusCell = DateStatus['cells'][number] & { readonly recordedVersion?: number | null };
+
+/** One row of the grid. */
+export interface StatusDate extends Omit<DateStatus, 'cells'> {
+  readonly cells: readonly StatusCell[];
+}
+
+/**
+ * Everything `hindsight status` shows, as data (`--json` prints exactly this). `versions` and the
+ * cells' `recordedVersion` were added later (optional, so older JSON still reads as a report).
+ */
 export interface StatusReport {
   readonly stages: readonly string[];
+  /** Each stage's version in the code. */
+  readonly versions?: Readonly<Record<string, number>>;
   readonly from: string | null;
   readonly to: string | null;
-  readonly dates: readonly DateStatus[];
+  readonly dates: readonly StatusDate[];
   readonly counts: Readonly<Record<CellState, number>>;
   readonly lease: LeaseRecord | null;
   readonly lastRuns: readonly HistoryRow[];

@@ -1,0 +1,97 @@
+import './lambda-environment';
+import type { SqlClient } from '../../lambdas/engine/sql';
+import { createPrepareDateHandler } from '../../lambdas/handlers/prepare-date';
+import { pipeline } from '../../lambdas/stages';
+import { EarlierDateNotDoneError } from '../../lambdas/workflow/steps';
+import { databaseKinds } from '../support/databases';
+import {
+  BACKFILL_EXECUTION,
+  type CapturedOutput,
+  captureOutput,
+  lambdaContext,
+  observerWithClock,
+  testDependencies,
+} from './support';
+
+const [pglite] = databaseKinds();
+
+describe('Handler: prepare-date', () => {
+  let sql: SqlClient;
+  let output: CapturedOutput;
+  beforeAll(async () => {
+    sql = await pglite.open();
+  });
+  afterAll(() => sql.close());
+  beforeEach(() => {
+    output = captureOutput();
+  });
+  afterEach(() => output.restore());
+
+  it('logs the prepared date with its start stage, version and execution, and counts one DatesBackfilled', async () => {
+    // Prepare
+    const prepare = createPrepareDateHandler(testDependencies(sql, pipeline), observerWithClock(0, 12));
+
+    // Act
+    const prepared = await prepare(
+      {
+        item: { date: '2026-02-10', startStage: 'transform', position: 0, previousDate: null },
+        executionId: BACKFILL_EXECUTION,
+        token: 1,
+      },
+      lambdaContext('PrepareDate'),
+    );
+
+    // Assess
+    expect(output.logs()).toEqual([
+      expect.objectContaining({
+        level: 'INFO',
+        message: 'Prepared 2026-02-10: it runs from stage transform',
+        handler: 'prepare-date',
+        date: '2026-02-10',
+        stage: 'transform',
+        version: pipeline.stage('transform').version,
+        executionId: BACKFILL_EXECUTION,
+        token: prepared.token,
+        durationMs: 12,
+      }),
+    ]);
+    expect(output.emf()).toEqual([
+      expect.objectContaining({
+        namespace: 'Hindsight',
+        dimensions: [['service']],
+        metrics: { DatesBackfilled: { value: 1, unit: 'Count' } },
+      }),
+    ]);
+  });
+
+  it('fails with EarlierDateNotDoneError unchanged when the previous date is not done, and counts nothing', async () => {
+    // Prepare
+    const prepare = createPrepareDateHandler(testDependencies(sql, pipeline), observerWithClock(0, 3));
+
+    // Act
+    const failure = prepare(
+      {
+        item: { date: '2026-02-11', startStage: 'ingest', position: 1, previousDate: '2026-02-10' },
+        executionId: BACKFILL_EXECUTION,
+        token: 1,
+      },
+      lambdaContext('PrepareDate'),
+    );
+
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(EarlierDateNotDoneError);
+    await expect(failure).rejects.toMatchObject({ name: 'EarlierDateNotDoneError' });
+    expect(output.logs()).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        message: 'prepare-date failed with EarlierDateNotDoneError',
+        date: '2026-02-11',
+        stage: 'ingest',
+        version: pipeline.stage('ingest').version,
+        executionId: BACKFILL_EXECUTION,
+        error: expect.objectContaining({ name: 'EarlierDateNotDoneError' }),
+      }),
+    ]);
+    expect(output.emf()).toEqual([]);
+  });
+});

@@ -1,0 +1,139 @@
+import './lambda-environment';
+import { StageFailedError } from '../../lambdas/engine/errors';
+import { definePipeline } from '../../lambdas/engine/pipeline';
+import type { SqlClient } from '../../lambdas/engine/sql';
+import { defineStage } from '../../lambdas/engine/stage';
+import { createStageHandler } from '../../lambdas/handlers/stage';
+import { pipeline } from '../../lambdas/stages';
+import { databaseKinds } from '../support/databases';
+import {
+  type CapturedOutput,
+  captureOutput,
+  DAILY_EXECUTION,
+  lambdaContext,
+  observerWithClock,
+  testDependencies,
+} from './support';
+
+const [pglite] = databaseKinds();
+
+describe('Handler: stage', () => {
+  let sql: SqlClient;
+  let output: CapturedOutput;
+  beforeAll(async () => {
+    sql = await pglite.open();
+  });
+  afterAll(() => sql.close());
+  beforeEach(() => {
+    output = captureOutput();
+  });
+  afterEach(() => output.restore());
+
+  it('logs one info line with date, stage, version, runId and executionId, and emits RowsWritten and StageDurationMs by Stage', async () => {
+    // Prepare
+    const handler = createStageHandler(
+      testDependencies(sql, pipeline),
+      'ingest',
+      observerWithClock(1000, 1250),
+    );
+
+    // Act
+    const result = await handler(
+      { date: '2026-03-01', token: 1, executionId: DAILY_EXECUTION },
+      lambdaContext('IngestStage'),
+    );
+
+    // Assess
+    expect(result.rowsWritten).toBeGreaterThan(0);
+    expect(output.logs()).toEqual([
+      expect.objectContaining({
+        level: 'INFO',
+        service: 'hindsight',
+        message: `Stage ingest v1 wrote ${result.rowsWritten} rows for 2026-03-01`,
+        handler: 'stage',
+        date: '2026-03-01',
+        stage: 'ingest',
+        version: 1,
+        runId: result.runId,
+        executionId: DAILY_EXECUTION,
+        rowsWritten: result.rowsWritten,
+        durationMs: 250,
+        function_name: 'IngestStage',
+        function_request_id: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+      }),
+    ]);
+    expect(output.emf()).toEqual([
+      expect.objectContaining({
+        namespace: 'Hindsight',
+        dimensions: [['service', 'Stage']],
+        metrics: {
+          RowsWritten: { value: result.rowsWritten, unit: 'Count' },
+          StageDurationMs: { value: 250, unit: 'Milliseconds' },
+        },
+      }),
+    ]);
+    expect(output.emf()[0]?.line).toMatchObject({ service: 'hindsight', Stage: 'ingest' });
+  });
+
+  it('fails with the stage error unchanged, after one error line naming it, and emits no metrics', async () => {
+    // Prepare
+    const broken = definePipeline([
+      defineStage({
+        ...pipeline.stage('ingest'),
+        run: async () => {
+          throw new Error('the source export is not there yet');
+        },
+      }),
+    ]);
+    const handler = createStageHandler(testDependencies(sql, broken), 'ingest', observerWithClock(0, 40));
+
+    // Act
+    const failure = handler(
+      { date: '2026-03-01', token: 1, executionId: DAILY_EXECUTION },
+      lambdaContext('IngestStage'),
+    );
+
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(StageFailedError);
+    await expect(failure).rejects.toMatchObject({ name: 'StageFailedError' });
+    expect(output.logs()).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        message: 'stage failed with StageFailedError',
+        date: '2026-03-01',
+        stage: 'ingest',
+        version: 1,
+        executionId: DAILY_EXECUTION,
+        durationMs: 40,
+        error: expect.objectContaining({
+          name: 'StageFailedError',
+          message: 'Stage ingest failed for 2026-03-01: the source export is not there yet',
+        }),
+      }),
+    ]);
+    expect(output.logs()[0]).not.toHaveProperty('runId');
+    expect(output.emf()).toEqual([]);
+  });
+
+  it('fails on an invalid payload with the InvalidInputError, logging what it could read of the event', async () => {
+    // Prepare
+    const handler = createStageHandler(testDependencies(sql, pipeline), 'ingest', observerWithClock(0, 1));
+
+    // Act
+    const failure = handler(
+      { date: '2026-02-30', token: 1, executionId: DAILY_EXECUTION },
+      lambdaContext('IngestStage'),
+    );
+
+    // Assess
+    await expect(failure).rejects.toMatchObject({ name: 'InvalidInputError' });
+    expect(output.logs()).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        date: '2026-02-30',
+        executionId: DAILY_EXECUTION,
+        error: expect.objectContaining({ name: 'InvalidInputError' }),
+      }),
+    ]);
+  });
+});
