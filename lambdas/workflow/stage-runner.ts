@@ -8,6 +8,7 @@ import {
   StageFailedError,
   StaleFenceTokenError,
 } from '../engine/errors';
+import type { LedgerRow } from '../engine/ledger';
 import type { Lineage, Pipeline } from '../engine/pipeline';
 import { executionId, fenceToken, isoDate, parseInput, stageName } from '../engine/schemas';
 import { type SqlClient, type SqlExecutor, sqlJson, sqlTimestamp, sqlUuid } from '../engine/sql';
@@ -130,22 +131,8 @@ export async function checkFence(tx: SqlExecutor, token: number): Promise<void> 
   throw new StaleFenceTokenError(token, rows[0]?.token ?? Number.NaN);
 }
 
-interface RunRecord {
-  readonly date: IsoDate;
-  readonly stage: string;
-  readonly version: number;
-  readonly lineage: Lineage;
-  readonly inputRunIds: Readonly<Record<IsoDate, string>>;
-  readonly runId: string;
-  readonly executionId: string | null;
-  readonly fenceToken: number;
-  readonly startedAt: string;
-  readonly finishedAt: string;
-  readonly rowsWritten: number;
-}
-
 /** Upserts the current state and appends to the history in one statement. */
-async function recordRun(tx: SqlExecutor, run: RunRecord): Promise<void> {
+async function recordRun(tx: SqlExecutor, run: LedgerRow): Promise<void> {
   await tx.query(
     `WITH state AS (
        INSERT INTO hindsight_stage_state

@@ -1,13 +1,9 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   ConditionalCheckFailedException,
-  CreateTableCommand,
   DynamoDBClient,
   GetItemCommand,
   ProvisionedThroughputExceededException,
   PutItemCommand,
-  waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import {
   DescribeExecutionCommand,
@@ -20,9 +16,7 @@ import { DynamoDbLeaseStore } from '../../lambdas/adapters/dynamodb-lease-store'
 import { StepFunctionsLiveness } from '../../lambdas/adapters/sfn-liveness';
 import { HindsightError, LeaseHeldError, LeaseLostError } from '../../lambdas/engine/errors';
 import { type HeldLease, LeaseService } from '../../lambdas/engine/lease';
-
-/** dynalite ships no types; this is the part used here. */
-const dynalite: (options: { createTableMs?: number; deleteTableMs?: number }) => Server = require('dynalite');
+import { ensureLeaseTable, type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server';
 
 const TABLE = 'hindsight-lease-test';
 const MINUTE = 60_000;
@@ -31,7 +25,7 @@ const DAILY = 'arn:aws:states:eu-west-1:123456789012:execution:Daily:2026-03-01'
 const BACKFILL = 'arn:aws:states:eu-west-1:123456789012:execution:Backfill:after-deploy';
 
 describe('Class: DynamoDbLeaseStore (dynalite)', () => {
-  let server: Server;
+  let dynamo: LocalDynamo;
   let client: DynamoDBClient;
   let keys = 0;
 
@@ -40,34 +34,12 @@ describe('Class: DynamoDbLeaseStore (dynalite)', () => {
   const running = { isRunning: async () => true };
 
   beforeAll(async () => {
-    server = dynalite({ createTableMs: 0, deleteTableMs: 0 });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    client = new DynamoDBClient({
-      endpoint: `http://127.0.0.1:${port}`,
-      region: 'eu-west-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    await client.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-    await waitUntilTableExists(
-      { client, maxWaitTime: 10, minDelay: 0.05, maxDelay: 0.1 },
-      { TableName: TABLE },
-    );
+    dynamo = await startDynalite(undefined);
+    client = dynamo.client;
+    await ensureLeaseTable(client, TABLE);
   });
 
-  afterAll(async () => {
-    client?.destroy();
-    await new Promise<void>((resolve, reject) =>
-      server.close((error) => (error ? reject(error) : resolve())),
-    );
-  });
+  afterAll(() => dynamo.close());
 
   describe('Method: read', () => {
     it('answers undefined before any lease was taken', async () => {

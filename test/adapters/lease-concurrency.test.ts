@@ -1,19 +1,15 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { DynamoDbLeaseStore } from '../../lambdas/adapters/dynamodb-lease-store';
 import { LeaseContendedError, LeaseHeldError, LeaseLostError } from '../../lambdas/engine/errors';
 import { type LeaseRecord, LeaseService, type LeaseStore } from '../../lambdas/engine/lease';
 import type { LeaseKind } from '../../lambdas/workflow/contracts';
+import { ensureLeaseTable, type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server';
 
 /**
  * Randomized schedules of 3–6 clients acting at once on one lease item in a real dynalite server,
  * with a shared fake clock, checking the lease's safety after every step. Set LEASE_SEED to replay.
  */
-
-/** dynalite ships no types; this is the part used here. */
-const dynalite: (options: { createTableMs?: number }) => Server = require('dynalite');
 
 const TABLE = 'hindsight-lease-concurrency';
 const DURATION_MS = 1_000;
@@ -85,38 +81,16 @@ function invariant(condition: boolean, message: string): asserts condition {
 }
 
 describe('Lease under concurrent clients (dynalite)', () => {
-  let server: Server;
+  let dynamo: LocalDynamo;
   let client: DynamoDBClient;
 
   beforeAll(async () => {
-    server = dynalite({ createTableMs: 0 });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    client = new DynamoDBClient({
-      endpoint: `http://127.0.0.1:${port}`,
-      region: 'eu-west-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    await client.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-    await waitUntilTableExists(
-      { client, maxWaitTime: 10, minDelay: 0.05, maxDelay: 0.1 },
-      { TableName: TABLE },
-    );
+    dynamo = await startDynalite(undefined);
+    client = dynamo.client;
+    await ensureLeaseTable(client, TABLE);
   });
 
-  afterAll(async () => {
-    client?.destroy();
-    await new Promise<void>((resolve, reject) =>
-      server.close((error) => (error ? reject(error) : resolve())),
-    );
-  });
+  afterAll(() => dynamo.close());
 
   it('keeps at most one live holder, monotonic tokens and every release, and frees crashed leases', async () => {
     const tally: Tally = {
