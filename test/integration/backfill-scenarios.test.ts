@@ -57,29 +57,25 @@ const ingestV2 = defineStage({
   },
 });
 
-/** transform with other exchange rates: v1's are EUR 1.00, USD 0.92, GBP 1.17. */
+/** transform with other exchange rates: v1's are EUR 1.00, USD 0.92, GBP 1.17. Keeps everything else v1 does. */
 function transformAt(version: number, usd: number, gbp: number): Stage {
+  const v1 = original.stage('transform');
   return defineStage({
-    ...original.stage('transform'),
+    ...v1,
     version,
-    run: async ({ sql, date }: StageContext) => {
-      const { rowCount } = await sql.query(
-        `INSERT INTO clean_orders (day, order_id, customer_id, product, quantity, unit_price_eur, amount_eur)
-         SELECT latest.day, latest.order_id, latest.customer_id, latest.product, latest.quantity,
-                round(latest.unit_price * fx.rate, 2), round(latest.quantity * latest.unit_price * fx.rate, 2)
-         FROM (
-           SELECT DISTINCT ON (order_id) day, order_id, customer_id, product, quantity, unit_price,
-                  upper(trim(currency)) AS currency, lower(status) AS status
-           FROM raw_orders
-           WHERE day = $1::date
-           ORDER BY order_id, created_at DESC
-         ) AS latest
+    run: async (context: StageContext) => {
+      const kept = await v1.run(context);
+      await context.sql.query(
+        `UPDATE clean_orders AS c
+         SET unit_price_eur = round(r.unit_price * fx.rate, 2),
+             amount_eur = round(c.quantity * r.unit_price * fx.rate, 2)
+         FROM raw_orders AS r
          JOIN (VALUES ('EUR', 1.00), ('USD', $2::numeric), ('GBP', $3::numeric)) AS fx (currency, rate)
-           ON fx.currency = latest.currency
-         WHERE latest.status = 'paid' AND latest.quantity > 0 AND latest.customer_id IS NOT NULL`,
-        [date, usd, gbp],
+           ON fx.currency = upper(trim(r.currency))
+         WHERE c.day = $1::date AND r.day = $1::date AND r.order_id = c.order_id AND r.rejected_reason IS NULL`,
+        [context.date, usd, gbp],
       );
-      return rowCount;
+      return kept;
     },
   });
 }
