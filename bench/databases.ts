@@ -2,6 +2,7 @@
 import { PgliteSqlClient } from '../lambdas/adapters/pglite-sql';
 import type { SqlClient } from '../lambdas/engine/sql';
 import { defaultMigrationsDirectory, loadMigrations, migrate } from '../lambdas/ledger/migrator';
+import { resetDatabase } from '../test/support/databases';
 
 /** A new in-memory PGlite with the migrations applied. */
 export async function openMigratedPglite(): Promise<SqlClient> {
@@ -12,13 +13,6 @@ export async function openMigratedPglite(): Promise<SqlClient> {
 
 /** Empties every table but the migration record and resets the fence, as a fresh install has them. */
 export async function emptyDatabase(sql: SqlClient): Promise<void> {
-  const { rows } = await sql.query<{ name: string }>(
-    `SELECT tablename AS name FROM pg_tables
-     WHERE schemaname = 'public' AND tablename <> 'hindsight_schema_migrations'`,
-  );
-  await sql.transaction(async (tx) => {
-    await tx.query(`TRUNCATE ${rows.map((row) => row.name).join(', ')}`);
-    await tx.query('INSERT INTO hindsight_fence (id, token) VALUES (1, 0)');
-  });
+  await resetDatabase(sql);
   await sql.query('VACUUM');
 }

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 
@@ -63,7 +65,7 @@ const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
  * Reads and validates the `hindsight:*` context of `node` (values given with `cdk -c key=value`
  * arrive as strings and are accepted). Collects every problem and throws once.
  */
-export function readConfig(node: Node): HindsightConfig {
+export function readConfig(node: Pick<Node, 'tryGetContext'>): HindsightConfig {
   const problems: string[] = [];
   const read = <T>(
     key: string,
@@ -188,4 +190,16 @@ function wholeNumberIn(min: number, max: number): (value: unknown) => number | u
       ? number
       : undefined;
   };
+}
+
+/**
+ * The `hindsight:*` settings of the repository's `cdk.json`, for the local runtime and the CLI,
+ * so a laptop and a deployment refuse the same backfill ranges.
+ */
+export function readRepositoryConfig(): HindsightConfig {
+  const cdkJson: { context?: Record<string, unknown> } = JSON.parse(
+    readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8'),
+  );
+  const context = cdkJson.context ?? {};
+  return readConfig({ tryGetContext: (key: string) => context[key] });
 }

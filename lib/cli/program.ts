@@ -18,6 +18,7 @@ import {
 import { isoDate, parseInput } from '../../lambdas/engine/schemas';
 import { readHistory, readLedger, toEntry } from '../../lambdas/ledger/ledger-store';
 import { computePlan } from '../../lambdas/workflow/steps';
+import { readRepositoryConfig } from '../config';
 import { DEFAULT_DATA_DIR, LOCAL_LEASE_TABLE } from '../local/local-services';
 import type { ExecutionOutcome, TaskEvent } from '../local/local-workflows';
 import { scaffoldTransition } from '../transition-scaffold';
@@ -50,7 +51,7 @@ export interface CliIo {
 /** A run of the workflows failed (exit 1). */
 class RunFailedError extends HindsightError {}
 
-const MAX_DAYS = 3660;
+const MAX_DAYS = readRepositoryConfig().maxBackfillDays;
 const CATCH_UP_DAYS = 30;
 
 /** Runs the `hindsight` command line; resolves to the exit code. */

@@ -4,6 +4,7 @@ import type { Pipeline } from '../../lambdas/engine/pipeline';
 import { DEFAULT_PIPELINE_PARAMS, type PipelineParams } from '../../lambdas/engine/stage';
 import type { Transition } from '../../lambdas/engine/transition';
 import { pipeline as repositoryPipeline } from '../../lambdas/stages';
+import { readRepositoryConfig } from '../config';
 import { cachedWorkflowDefinitions } from '../local/cached-definitions';
 import { type LocalServices, openLocalServices } from '../local/local-services';
 import { LocalWorkflows, type TaskEvent } from '../local/local-workflows';
@@ -90,6 +91,7 @@ export async function openSession(
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
     pipeline,
     params: pipelineParams(options),
+    maxBackfillDays: readRepositoryConfig().maxBackfillDays,
     ...definedTransitions(loadTransitions(options)),
   });
   try {

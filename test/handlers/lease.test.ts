@@ -2,41 +2,28 @@ import './lambda-environment';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { LeaseHeldError } from '../../lambdas/engine/errors';
-import type { SqlClient } from '../../lambdas/engine/sql';
 import { createLeaseHandler, handler } from '../../lambdas/handlers/lease';
 import { pipeline } from '../../lambdas/stages';
-import { databaseKinds } from '../support/databases';
 import { MemoryLeaseStore } from '../support/memory-lease-store';
 import {
   BACKFILL_EXECUTION,
-  type CapturedOutput,
-  captureOutput,
   DAILY_EXECUTION,
   lambdaContext,
   observerWithClock,
   testDependencies,
+  useHandlerTestBed,
 } from './support';
 
-const [pglite] = databaseKinds();
 const NOW = new Date('2026-03-02T02:00:00Z');
 
 describe('Handler: lease', () => {
-  let sql: SqlClient;
-  let output: CapturedOutput;
-  beforeAll(async () => {
-    sql = await pglite.open();
-  });
-  afterAll(() => sql.close());
-  beforeEach(() => {
-    output = captureOutput();
-  });
-  afterEach(() => output.restore());
+  const bed = useHandlerTestBed();
 
   it('logs an acquire with its execution, kind and token, and counts LeaseAcquired by Kind', async () => {
     // Prepare
     const store = new MemoryLeaseStore();
     const lease = createLeaseHandler(
-      testDependencies(sql, pipeline, { store, now: NOW }),
+      testDependencies(bed.sql, pipeline, { store, now: NOW }),
       observerWithClock(0, 5),
     );
 
@@ -48,7 +35,7 @@ describe('Handler: lease', () => {
 
     // Assess
     expect(grant).toEqual({ token: 1, expiresAt: '2026-03-02T02:15:00.000Z' });
-    expect(output.logs()).toEqual([
+    expect(bed.output.logs()).toEqual([
       expect.objectContaining({
         level: 'INFO',
         message: 'Acquired the daily lease with token 1',
@@ -60,14 +47,14 @@ describe('Handler: lease', () => {
         expiresAt: '2026-03-02T02:15:00.000Z',
       }),
     ]);
-    expect(output.emf()).toEqual([
+    expect(bed.output.emf()).toEqual([
       expect.objectContaining({
         namespace: 'Hindsight',
         dimensions: [['service', 'Kind']],
         metrics: { LeaseAcquired: { value: 1, unit: 'Count' } },
       }),
     ]);
-    expect(output.emf()[0]?.line).toMatchObject({ Kind: 'daily' });
+    expect(bed.output.emf()[0]?.line).toMatchObject({ Kind: 'daily' });
   });
 
   it('fails a busy acquire with LeaseHeldError unchanged, logged at info as a poll, and counts LeaseBusy by Kind', async () => {
@@ -80,7 +67,7 @@ describe('Handler: lease', () => {
       expiresAt: NOW.getTime() + 600_000,
     });
     const lease = createLeaseHandler(
-      testDependencies(sql, pipeline, { store, now: NOW }),
+      testDependencies(bed.sql, pipeline, { store, now: NOW }),
       observerWithClock(0, 5),
     );
 
@@ -93,7 +80,7 @@ describe('Handler: lease', () => {
     // Assess
     await expect(failure).rejects.toBeInstanceOf(LeaseHeldError);
     await expect(failure).rejects.toMatchObject({ name: 'LeaseHeldError' });
-    expect(output.logs()).toEqual([
+    expect(bed.output.logs()).toEqual([
       expect.objectContaining({
         level: 'INFO',
         message: `Lease busy: held by backfill execution ${BACKFILL_EXECUTION}; Step Functions polls again`,
@@ -103,18 +90,21 @@ describe('Handler: lease', () => {
         error: expect.objectContaining({ name: 'LeaseHeldError' }),
       }),
     ]);
-    expect(output.emf()).toEqual([
+    expect(bed.output.emf()).toEqual([
       expect.objectContaining({
         dimensions: [['service', 'Kind']],
         metrics: { LeaseBusy: { value: 1, unit: 'Count' } },
       }),
     ]);
-    expect(output.emf()[0]?.line).toMatchObject({ Kind: 'daily' });
+    expect(bed.output.emf()[0]?.line).toMatchObject({ Kind: 'daily' });
   });
 
   it("logs the release of a stopped execution's lease under that execution, with no metrics", async () => {
     // Prepare
-    const lease = createLeaseHandler(testDependencies(sql, pipeline, { now: NOW }), observerWithClock(0, 5));
+    const lease = createLeaseHandler(
+      testDependencies(bed.sql, pipeline, { now: NOW }),
+      observerWithClock(0, 5),
+    );
 
     // Act
     const result = await lease(
@@ -130,7 +120,7 @@ describe('Handler: lease', () => {
 
     // Assess
     expect(result).toEqual({ released: false });
-    expect(output.logs()).toEqual([
+    expect(bed.output.logs()).toEqual([
       expect.objectContaining({
         level: 'INFO',
         message: 'Held no lease to release',
@@ -139,7 +129,7 @@ describe('Handler: lease', () => {
         executionId: BACKFILL_EXECUTION,
       }),
     ]);
-    expect(output.emf()).toEqual([]);
+    expect(bed.output.emf()).toEqual([]);
   });
 
   it('is deployed as `handler`: the lease in DynamoDB, logged by Powertools as service hindsight', async () => {
@@ -158,7 +148,7 @@ describe('Handler: lease', () => {
     expect(dynamo.commandCalls(GetItemCommand)[0]?.args[0].input).toMatchObject({
       TableName: 'hindsight-test-lease',
     });
-    expect(output.logs()).toEqual([
+    expect(bed.output.logs()).toEqual([
       expect.objectContaining({
         level: 'INFO',
         service: 'hindsight',

@@ -1,35 +1,21 @@
 import './lambda-environment';
-import type { SqlClient } from '../../lambdas/engine/sql';
 import { createPrepareDateHandler } from '../../lambdas/handlers/prepare-date';
 import { pipeline } from '../../lambdas/stages';
 import { EarlierDateNotDoneError } from '../../lambdas/workflow/steps';
-import { databaseKinds } from '../support/databases';
 import {
   BACKFILL_EXECUTION,
-  type CapturedOutput,
-  captureOutput,
   lambdaContext,
   observerWithClock,
   testDependencies,
+  useHandlerTestBed,
 } from './support';
 
-const [pglite] = databaseKinds();
-
 describe('Handler: prepare-date', () => {
-  let sql: SqlClient;
-  let output: CapturedOutput;
-  beforeAll(async () => {
-    sql = await pglite.open();
-  });
-  afterAll(() => sql.close());
-  beforeEach(() => {
-    output = captureOutput();
-  });
-  afterEach(() => output.restore());
+  const bed = useHandlerTestBed();
 
   it('logs the prepared date with its start stage, version and execution, and counts one DatesBackfilled', async () => {
     // Prepare
-    const prepare = createPrepareDateHandler(testDependencies(sql, pipeline), observerWithClock(0, 12));
+    const prepare = createPrepareDateHandler(testDependencies(bed.sql, pipeline), observerWithClock(0, 12));
 
     // Act
     const prepared = await prepare(
@@ -42,7 +28,7 @@ describe('Handler: prepare-date', () => {
     );
 
     // Assess
-    expect(output.logs()).toEqual([
+    expect(bed.output.logs()).toEqual([
       expect.objectContaining({
         level: 'INFO',
         message: 'Prepared 2026-02-10: it runs from stage transform',
@@ -55,7 +41,7 @@ describe('Handler: prepare-date', () => {
         durationMs: 12,
       }),
     ]);
-    expect(output.emf()).toEqual([
+    expect(bed.output.emf()).toEqual([
       expect.objectContaining({
         namespace: 'Hindsight',
         dimensions: [['service']],
@@ -66,7 +52,7 @@ describe('Handler: prepare-date', () => {
 
   it('fails with EarlierDateNotDoneError unchanged when the previous date is not done, and counts nothing', async () => {
     // Prepare
-    const prepare = createPrepareDateHandler(testDependencies(sql, pipeline), observerWithClock(0, 3));
+    const prepare = createPrepareDateHandler(testDependencies(bed.sql, pipeline), observerWithClock(0, 3));
 
     // Act
     const failure = prepare(
@@ -81,7 +67,7 @@ describe('Handler: prepare-date', () => {
     // Assess
     await expect(failure).rejects.toBeInstanceOf(EarlierDateNotDoneError);
     await expect(failure).rejects.toMatchObject({ name: 'EarlierDateNotDoneError' });
-    expect(output.logs()).toEqual([
+    expect(bed.output.logs()).toEqual([
       expect.objectContaining({
         level: 'ERROR',
         message: 'prepare-date failed with EarlierDateNotDoneError',
@@ -92,6 +78,6 @@ describe('Handler: prepare-date', () => {
         error: expect.objectContaining({ name: 'EarlierDateNotDoneError' }),
       }),
     ]);
-    expect(output.emf()).toEqual([]);
+    expect(bed.output.emf()).toEqual([]);
   });
 });

@@ -1,38 +1,24 @@
 import './lambda-environment';
 import { StageFailedError } from '../../lambdas/engine/errors';
 import { definePipeline } from '../../lambdas/engine/pipeline';
-import type { SqlClient } from '../../lambdas/engine/sql';
 import { defineStage } from '../../lambdas/engine/stage';
 import { createStageHandler } from '../../lambdas/handlers/stage';
 import { pipeline } from '../../lambdas/stages';
-import { databaseKinds } from '../support/databases';
 import {
-  type CapturedOutput,
-  captureOutput,
   DAILY_EXECUTION,
   lambdaContext,
   observerWithClock,
   testDependencies,
+  useHandlerTestBed,
 } from './support';
 
-const [pglite] = databaseKinds();
-
 describe('Handler: stage', () => {
-  let sql: SqlClient;
-  let output: CapturedOutput;
-  beforeAll(async () => {
-    sql = await pglite.open();
-  });
-  afterAll(() => sql.close());
-  beforeEach(() => {
-    output = captureOutput();
-  });
-  afterEach(() => output.restore());
+  const bed = useHandlerTestBed();
 
   it('logs one info line with date, stage, version, runId and executionId, and emits RowsWritten and StageDurationMs by Stage', async () => {
     // Prepare
     const handler = createStageHandler(
-      testDependencies(sql, pipeline),
+      testDependencies(bed.sql, pipeline),
       'ingest',
       observerWithClock(1000, 1250),
     );
@@ -45,7 +31,7 @@ describe('Handler: stage', () => {
 
     // Assess
     expect(result.rowsWritten).toBeGreaterThan(0);
-    expect(output.logs()).toEqual([
+    expect(bed.output.logs()).toEqual([
       expect.objectContaining({
         level: 'INFO',
         service: 'hindsight',
@@ -62,7 +48,7 @@ describe('Handler: stage', () => {
         function_request_id: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
       }),
     ]);
-    expect(output.emf()).toEqual([
+    expect(bed.output.emf()).toEqual([
       expect.objectContaining({
         namespace: 'Hindsight',
         dimensions: [['service', 'Stage']],
@@ -72,7 +58,7 @@ describe('Handler: stage', () => {
         },
       }),
     ]);
-    expect(output.emf()[0]?.line).toMatchObject({ service: 'hindsight', Stage: 'ingest' });
+    expect(bed.output.emf()[0]?.line).toMatchObject({ service: 'hindsight', Stage: 'ingest' });
   });
 
   it('fails with the stage error unchanged, after one error line naming it, and emits no metrics', async () => {
@@ -85,7 +71,7 @@ describe('Handler: stage', () => {
         },
       }),
     ]);
-    const handler = createStageHandler(testDependencies(sql, broken), 'ingest', observerWithClock(0, 40));
+    const handler = createStageHandler(testDependencies(bed.sql, broken), 'ingest', observerWithClock(0, 40));
 
     // Act
     const failure = handler(
@@ -96,7 +82,7 @@ describe('Handler: stage', () => {
     // Assess
     await expect(failure).rejects.toBeInstanceOf(StageFailedError);
     await expect(failure).rejects.toMatchObject({ name: 'StageFailedError' });
-    expect(output.logs()).toEqual([
+    expect(bed.output.logs()).toEqual([
       expect.objectContaining({
         level: 'ERROR',
         message: 'stage failed with StageFailedError',
@@ -111,13 +97,17 @@ describe('Handler: stage', () => {
         }),
       }),
     ]);
-    expect(output.logs()[0]).not.toHaveProperty('runId');
-    expect(output.emf()).toEqual([]);
+    expect(bed.output.logs()[0]).not.toHaveProperty('runId');
+    expect(bed.output.emf()).toEqual([]);
   });
 
   it('fails on an invalid payload with the InvalidInputError, logging what it could read of the event', async () => {
     // Prepare
-    const handler = createStageHandler(testDependencies(sql, pipeline), 'ingest', observerWithClock(0, 1));
+    const handler = createStageHandler(
+      testDependencies(bed.sql, pipeline),
+      'ingest',
+      observerWithClock(0, 1),
+    );
 
     // Act
     const failure = handler(
@@ -127,7 +117,7 @@ describe('Handler: stage', () => {
 
     // Assess
     await expect(failure).rejects.toMatchObject({ name: 'InvalidInputError' });
-    expect(output.logs()).toEqual([
+    expect(bed.output.logs()).toEqual([
       expect.objectContaining({
         level: 'ERROR',
         date: '2026-02-30',

@@ -4,6 +4,7 @@ import type { Pipeline } from '../../lambdas/engine/pipeline';
 import type { SqlClient } from '../../lambdas/engine/sql';
 import { type Observer, powertoolsObserver } from '../../lambdas/handlers/observability';
 import type { StepDependencies } from '../../lambdas/workflow/steps';
+import { databaseKinds } from '../support/databases';
 import { MemoryLeaseStore } from '../support/memory-lease-store';
 
 /** A JSON object written to stdout or stderr. */
@@ -113,4 +114,30 @@ export const BACKFILL_EXECUTION =
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * One migrated PGlite per file and stdout/stderr captured per test, the setup every handler test
+ * shares. Read `sql` and `output` inside tests (they are set by the hooks).
+ */
+export function useHandlerTestBed(): { sql: SqlClient; output: CapturedOutput } {
+  const bed: { sql?: SqlClient; output?: CapturedOutput } = {};
+  beforeAll(async () => {
+    bed.sql = await databaseKinds()[0].open();
+  });
+  afterAll(() => bed.sql?.close());
+  beforeEach(() => {
+    bed.output = captureOutput();
+  });
+  afterEach(() => bed.output?.restore());
+  return {
+    get sql(): SqlClient {
+      if (!bed.sql) throw new Error('The handler test database is opened in beforeAll.');
+      return bed.sql;
+    },
+    get output(): CapturedOutput {
+      if (!bed.output) throw new Error('Output is captured in beforeEach.');
+      return bed.output;
+    },
+  };
 }

@@ -191,25 +191,25 @@ describe('Transitions in a backfill', () => {
   });
 
   it('does not apply a transition on a date the plan reruns only from a later stage', async () => {
+    // The code is at transform v2 with its transitions, but the backfill reruns from aggregate only:
+    // transform does not rerun on those dates, so its transitions must not run there.
     const dataDir = await historyWithV1('later-stage');
-    // The code stays at transform v1; a transition for rolling's next version is listed but rolling is not bumped.
-    const rollingFix = defineTransition({
-      id: '0004_rolling_fix',
-      stage: 'rolling',
-      toVersion: 2,
-      description: 'Not for this code.',
-      apply: async () => {
-        throw new Error('must not run');
-      },
-    });
-    const again = await open(dataDir, v1, defineTransitions(v1, [rollingFix]));
+    const { services, workflows } = await open(dataDir, v2, exampleTransitions);
     try {
+      const plan = workflows.start('backfill', { from: DATES[0], to: DATES[1], startStage: 'aggregate' });
+      await succeeded(plan.done);
+      expect(await appliedRows(services)).toEqual([]);
+
+      // The same code and transitions do apply where the plan reruns transform.
       await succeeded(
-        again.workflows.start('backfill', { from: DATES[0], to: DATES[1], startStage: 'aggregate' }).done,
+        workflows.start('backfill', { from: DATES[2], to: DATES[2], startStage: 'transform' }).done,
       );
-      expect(await appliedRows(again.services)).toEqual([]);
+      expect((await appliedRows(services)).map((row) => `${row.day} ${row.transition_id}`)).toEqual([
+        `${DATES[2]} 0001_clear_raw_rejected_reason`,
+        `${DATES[2]} 0002_delete_rejected_orders`,
+      ]);
     } finally {
-      await again.services.close();
+      await services.close();
     }
   });
 });

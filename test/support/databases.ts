@@ -4,6 +4,7 @@ import { PgliteSqlClient } from '../../lambdas/adapters/pglite-sql';
 import { PostgresSqlClient } from '../../lambdas/adapters/postgres-sql';
 import type { SqlClient } from '../../lambdas/engine/sql';
 import { defaultMigrationsDirectory, loadMigrations, migrate } from '../../lambdas/ledger/migrator';
+import { publicTables } from './state-checksum';
 
 /** A kind of database the suites run against: embedded PGlite and, where available, a real server. */
 export interface TestDatabaseKind {
@@ -66,12 +67,9 @@ export async function dumpTables(
  * serves a whole file (opening PGlite costs seconds; truncating costs milliseconds).
  */
 export async function resetDatabase(sql: SqlClient): Promise<void> {
-  const { rows } = await sql.query<{ name: string }>(
-    `SELECT tablename AS name FROM pg_tables
-     WHERE schemaname = 'public' AND tablename <> 'hindsight_schema_migrations'`,
-  );
+  const tables = (await publicTables(sql)).filter((table) => table !== 'hindsight_schema_migrations');
   await sql.transaction(async (tx) => {
-    await tx.query(`TRUNCATE ${rows.map((row) => row.name).join(', ')}`);
+    await tx.query(`TRUNCATE ${tables.join(', ')}`);
     await tx.query('INSERT INTO hindsight_fence (id, token) VALUES (1, 0)');
   });
 }
