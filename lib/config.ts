@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
+import { DEFAULT_STACK_NAME, STACK_NAME, STACK_NAME_FORM } from './stack-outputs';
 
 /** The `cdk.json` context keys Hindsight reads (all under the `hindsight:` prefix). */
 export const CONTEXT_KEYS = {
@@ -14,6 +15,7 @@ export const CONTEXT_KEYS = {
   clusterArn: 'hindsight:clusterArn',
   secretArn: 'hindsight:secretArn',
   databaseName: 'hindsight:databaseName',
+  stackName: 'hindsight:stackName',
 } as const;
 
 /** An Aurora cluster that already exists, reached through its Data API. */
@@ -28,6 +30,8 @@ export interface ImportedDatabaseConfig {
 
 /** Deployment settings, read once from context and validated together. */
 export interface HindsightConfig {
+  /** The CloudFormation stack `cdk deploy` creates, and the one the CLI's `--aws` mode reads by default. */
+  readonly stackName: string;
   /** EventBridge schedule expression of the daily run, e.g. `cron(0 2 * * ? *)`. */
   readonly dailySchedule: string;
   /** Whether a deploy starts an automatic backfill (read by the after-deploy step). */
@@ -46,6 +50,7 @@ export interface HindsightConfig {
 
 /** The values `cdk.json` ships with; a key missing from context falls back to these. */
 export const DEFAULT_CONFIG: HindsightConfig = {
+  stackName: DEFAULT_STACK_NAME,
   dailySchedule: 'cron(0 2 * * ? *)',
   autoBackfill: true,
   maxBackfillDays: 3660,
@@ -79,6 +84,12 @@ export function readConfig(node: Pick<Node, 'tryGetContext'>): HindsightConfig {
     return parsed;
   };
 
+  const stackName = read(
+    CONTEXT_KEYS.stackName,
+    DEFAULT_CONFIG.stackName,
+    matching(STACK_NAME),
+    STACK_NAME_FORM,
+  );
   const dailySchedule = read(
     CONTEXT_KEYS.dailySchedule,
     DEFAULT_CONFIG.dailySchedule,
@@ -149,6 +160,7 @@ export function readConfig(node: Pick<Node, 'tryGetContext'>): HindsightConfig {
 
   if (
     problems.length > 0 ||
+    stackName === undefined ||
     dailySchedule === undefined ||
     autoBackfill === undefined ||
     maxBackfillDays === undefined ||
@@ -158,6 +170,7 @@ export function readConfig(node: Pick<Node, 'tryGetContext'>): HindsightConfig {
     throw new Error(`Invalid Hindsight context in cdk.json:\n${problems.join('\n')}`);
   }
   return {
+    stackName,
     dailySchedule,
     autoBackfill,
     maxBackfillDays,

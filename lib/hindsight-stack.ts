@@ -18,16 +18,7 @@ import { HindsightFunctions } from './functions';
 import { LeaseTable } from './lease-table';
 import { acknowledgeWildcard, logicalIdOf } from './nag';
 import { ReleaseOnAbort } from './release-on-abort';
-
-/** Output keys of the stack: the CLI's `--aws` mode reads these. */
-export const OUTPUTS = {
-  dailyStateMachineArn: 'DailyStateMachineArn',
-  backfillStateMachineArn: 'BackfillStateMachineArn',
-  leaseTableName: 'LeaseTableName',
-  clusterArn: 'ClusterArn',
-  secretArn: 'SecretArn',
-  databaseName: 'DatabaseName',
-} as const;
+import { OUTPUTS } from './stack-outputs';
 
 export interface HindsightStackProps extends StackProps {
   /**

@@ -4,9 +4,8 @@ import { createInterface } from 'node:readline/promises';
 import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
-import { DynamoDbLeaseStore } from '../../lambdas/adapters/dynamodb-lease-store';
 import { addDays, dateOf, dateRange, daysBetween, type IsoDate, isIsoDate } from '../../lambdas/engine/dates';
-import { HindsightError, InvalidInputError } from '../../lambdas/engine/errors';
+import { HindsightError, type InputProblem, InvalidInputError } from '../../lambdas/engine/errors';
 import type { Pipeline } from '../../lambdas/engine/pipeline';
 import {
   assessRange,
@@ -17,10 +16,12 @@ import {
 } from '../../lambdas/engine/planner';
 import { isoDate, parseInput } from '../../lambdas/engine/schemas';
 import { readHistory, readLedger, toEntry } from '../../lambdas/ledger/ledger-store';
+import { transitions as repositoryTransitions } from '../../lambdas/transitions';
 import { computePlan } from '../../lambdas/workflow/steps';
 import { readRepositoryConfig } from '../config';
-import { DEFAULT_DATA_DIR, LOCAL_LEASE_TABLE } from '../local/local-services';
-import type { ExecutionOutcome, TaskEvent } from '../local/local-workflows';
+import { DEFAULT_DATA_DIR } from '../local/local-services';
+import type { ExecutionOutcome } from '../local/local-workflows';
+import { STACK_NAME, STACK_NAME_FORM } from '../stack-outputs';
 import { scaffoldTransition } from '../transition-scaffold';
 import {
   acceptStage,
@@ -33,9 +34,11 @@ import {
   updateLock,
   writeLockFile,
 } from '../version-guard';
-import { type GlobalOptions, loadPipeline, openSession, type Session } from './session';
+import { openAwsTarget } from './aws/aws-target';
+import { type GlobalOptions, loadPipeline, loadTransitions, openSession, type Session } from './session';
 import { renderStatusPage } from './status-page';
 import { formatStatus, type StatusReport } from './status-view';
+import { type BackfillProgressUpdate, openLocalTarget, type Target } from './target';
 
 /** Exit codes: 0 success, 1 a run failed, 2 bad usage (nothing was touched). */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -46,12 +49,18 @@ export interface CliIo {
   err(text: string): void;
   readonly isTty: boolean;
   readonly now: () => Date;
+  /**
+   * Time between two looks at an execution running in AWS (`--aws`), in ms.
+   * @default 5000
+   */
+  readonly pollMs?: number;
 }
 
 /** A run of the workflows failed (exit 1). */
 class RunFailedError extends HindsightError {}
 
-const MAX_DAYS = readRepositoryConfig().maxBackfillDays;
+const REPOSITORY_CONFIG = readRepositoryConfig();
+const MAX_DAYS = REPOSITORY_CONFIG.maxBackfillDays;
 const CATCH_UP_DAYS = 30;
 
 /** Runs the `hindsight` command line; resolves to the exit code. */
@@ -80,6 +89,15 @@ function buildProgram(io: CliIo): Command {
     .option('--database-url <url>', 'a real PostgreSQL server instead of the embedded one (or DATABASE_URL)')
     .option('--stages <module>', 'a module exporting `pipeline` to use instead of lambdas/stages')
     .option('--rows-per-day <n>', 'size of the example source (orders per day)')
+    .option(
+      '--aws',
+      'act on the deployed stack instead: ledger through the Data API, workflows in Step Functions',
+    )
+    .option(
+      '--stack <name>',
+      `with --aws: the stack's name (default: hindsight:stackName in cdk.json, ${REPOSITORY_CONFIG.stackName})`,
+    )
+    .option('--region <region>', "with --aws: the stack's region (default: AWS_REGION or the profile's)")
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.out(text.trimEnd()),
@@ -87,12 +105,27 @@ function buildProgram(io: CliIo): Command {
     })
     .showHelpAfterError('(run with --help for usage)');
 
-  const globals = (): GlobalOptions => {
-    const options = program.opts<GlobalOptions>();
+  const globals = (): TargetOptions => {
+    const options = program.opts<TargetOptions>();
+    if (options.aws) return options; // DATABASE_URL is a local setting
     const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
     return { ...options, ...(databaseUrl ? { databaseUrl } : {}) };
   };
   const today = () => dateOf(io.now());
+  /** Opens the command's target (after its input was checked), runs `work`, closes it. */
+  const withTarget = async (pipeline: Pipeline, work: (target: Target) => Promise<void>) => {
+    const target = await openTarget(globals(), pipeline, io);
+    try {
+      await work(target);
+    } finally {
+      await target.close();
+    }
+  };
+  /** Refuses `--aws` for a command that works on the repository or the laptop only. */
+  const localOnly = (command: string, why: string) => {
+    if (program.opts<TargetOptions>().aws)
+      throw InvalidInputError.of('--aws', true, `no --aws with ${command}: ${why}`);
+  };
 
   program
     .command('run')
@@ -105,12 +138,13 @@ function buildProgram(io: CliIo): Command {
       `with no date: catch up from this date (default: the last ${CATCH_UP_DAYS} days)`,
     )
     .action(async (options: RunOptions) => {
+      checkTargetOptions(globals());
       const pipeline = loadPipeline(globals());
       const request = parseRunOptions(options, today());
-      await withSession(globals(), pipeline, undefined, async (session) => {
+      await withTarget(pipeline, async (target) => {
         const dates =
-          request.dates ?? (await missingDates(session, pipeline, request.since, addDays(today(), -1)));
-        await runDaily(session, pipeline, dates, io);
+          request.dates ?? (await missingDates(target, pipeline, request.since, addDays(today(), -1)));
+        await runDaily(target, pipeline, dates, io);
       });
     });
 
@@ -118,17 +152,18 @@ function buildProgram(io: CliIo): Command {
     .command('start', { hidden: true })
     .description(`catch up the last ${CATCH_UP_DAYS} days, then show the status grid (npm start)`)
     .action(async () => {
+      localOnly('start', 'it catches up the local data directory (use run --aws)');
       const pipeline = loadPipeline(globals());
-      await withSession(globals(), pipeline, undefined, async (session) => {
+      await withTarget(pipeline, async (target) => {
         const since = addDays(today(), -CATCH_UP_DAYS);
         await runDaily(
-          session,
+          target,
           pipeline,
-          await missingDates(session, pipeline, since, addDays(today(), -1)),
+          await missingDates(target, pipeline, since, addDays(today(), -1)),
           io,
         );
         io.out('');
-        io.out(formatStatus(await statusReport(session, pipeline, {}), io.isTty));
+        io.out(formatStatus(await statusReport(target, pipeline, {}), io.isTty));
       });
     });
 
@@ -139,6 +174,7 @@ function buildProgram(io: CliIo): Command {
     .option('--to <date>', 'last date to consider')
     .option('--json', 'print the plan as JSON')
     .action(async (options: { from?: string; to?: string; json?: boolean }) => {
+      checkTargetOptions(globals());
       const pipeline = loadPipeline(globals());
       const input = parseBackfillInput(
         { mode: 'auto', ...definedOnly({ from: options.from, to: options.to }) },
@@ -146,8 +182,8 @@ function buildProgram(io: CliIo): Command {
         today(),
         MAX_DAYS,
       );
-      await withSession(globals(), pipeline, undefined, async (session) => {
-        const { plan } = await computePlan(session.services.deps, input);
+      await withTarget(pipeline, async (target) => {
+        const { plan } = await computePlan(target.deps, input);
         io.out(options.json ? JSON.stringify(planToJson(plan), null, 2) : formatPlan(plan, pipeline));
       });
     });
@@ -161,31 +197,44 @@ function buildProgram(io: CliIo): Command {
     .addOption(new Option('--start-stage <stage>', 'rerun every date of the range from this stage'))
     .option('--dry-run', 'show the plan only')
     .option('--yes', 'do not ask for confirmation')
+    .option(
+      '--name <name>',
+      'the execution name (default: generated); Step Functions refuses a name used before',
+    )
+    .option('--no-wait', 'with --aws: start the execution and return, without following it')
     .action(async (options: BackfillOptions) => {
+      const targetOptions = checkTargetOptions(globals(), options);
       const pipeline = loadPipeline(globals());
       const raw = backfillInputOf(options);
       parseBackfillInput(raw, pipeline, today(), MAX_DAYS); // refuse bad input before opening anything
-      const progress = new BackfillProgress(io);
-      await withSession(
-        globals(),
-        pipeline,
-        (event) => progress.onTask(event),
-        async (session) => {
-          const { dryRun, plan } = await computePlan(session.services.deps, raw);
-          io.out(formatPlan(plan, pipeline));
-          if (dryRun || plan.dates.length === 0) return;
-          if (!options.yes && io.isTty && !(await confirm('Run this backfill?'))) {
-            io.out('Cancelled; nothing was changed.');
-            return;
-          }
-          progress.begin(plan.dates.length);
-          const execution = session.workflows.start('backfill', raw);
-          const outcome = await execution.done;
-          progress.end();
-          if (outcome.status !== 'SUCCEEDED') throw new RunFailedError(describeFailure('Backfill', outcome));
-          io.out(`Backfill done: ${plan.dates.length} dates, ${plan.totals.stageRuns} stage-runs.`);
-        },
-      );
+      await withTarget(pipeline, async (target) => {
+        const { dryRun, plan } = await computePlan(target.deps, raw);
+        io.out(formatPlan(plan, pipeline));
+        if (dryRun || plan.dates.length === 0) return;
+        if (targetOptions.aws) {
+          io.out(
+            `(Planned with this checkout's stage code; the deployed backfill plans again with the deployed code.)`,
+          );
+        }
+        if (!options.yes && io.isTty && !(await confirm('Run this backfill?'))) {
+          io.out('Cancelled; nothing was changed.');
+          return;
+        }
+        const execution = await target.start('backfill', raw, options.name);
+        if (targetOptions.aws)
+          io.out(`Started backfill execution ${execution.executionId} on ${target.description}.`);
+        if (!options.wait) {
+          io.out(
+            'Not waiting for it (--no-wait): follow it in the Step Functions console or with `status --aws`.',
+          );
+          return;
+        }
+        const progress = new BackfillProgress(io, plan.dates.length);
+        const outcome = await execution.wait((update) => progress.update(update));
+        progress.end();
+        if (outcome.status !== 'SUCCEEDED') throw new RunFailedError(describeFailure('Backfill', outcome));
+        io.out(`Backfill done: ${backfillTotals(outcome.output, plan.dates.length, plan.totals.stageRuns)}.`);
+      });
     });
 
   program
@@ -196,11 +245,12 @@ function buildProgram(io: CliIo): Command {
     .option('--json', 'print the status as JSON')
     .option('--html <file>', 'write the status as a self-contained HTML page to FILE')
     .action(async (options: { from?: string; to?: string; json?: boolean; html?: string }) => {
+      checkTargetOptions(globals());
       const pipeline = loadPipeline(globals());
       const range = parseInput(rangeSchema, definedOnly({ from: options.from, to: options.to }));
       if (options.html !== undefined) checkOutputFile('--html', options.html);
-      await withSession(globals(), pipeline, undefined, async (session) => {
-        const report = await statusReport(session, pipeline, range);
+      await withTarget(pipeline, async (target) => {
+        const report = await statusReport(target, pipeline, range);
         if (options.html === undefined) {
           io.out(options.json ? JSON.stringify(report, null, 2) : formatStatus(report, io.isTty));
         } else {
@@ -214,8 +264,9 @@ function buildProgram(io: CliIo): Command {
     .command('migrate')
     .description('apply pending schema migrations (every command also does this first)')
     .action(async () => {
+      localOnly('migrate', 'in AWS the after-deploy trigger applies migrations on every cdk deploy');
       const pipeline = loadPipeline(globals());
-      await withSession(globals(), pipeline, undefined, async (session) => {
+      await withSession(globals(), pipeline, async (session) => {
         const { applied, alreadyApplied } = session.services.migrations;
         io.out(
           applied.length === 0
@@ -236,6 +287,7 @@ function buildProgram(io: CliIo): Command {
       "accept a stage's code change as non-breaking (a refactor: nothing to rebuild)",
     )
     .action(async (options: { check?: boolean; accept?: string }) => {
+      localOnly('lock', 'the version guard checks the code in this checkout');
       const pipeline = loadPipeline(globals());
       const root = join(__dirname, '..', '..');
       const path = join(root, LOCK_FILE_NAME);
@@ -277,6 +329,7 @@ function buildProgram(io: CliIo): Command {
     .argument('<name>', 'lower_snake_case name, e.g. clear_scores')
     .requiredOption('--stage <stage>', 'the stage whose next version needs the fix')
     .action((name: string, options: { stage: string }) => {
+      localOnly('transition new', 'it writes a file in this checkout');
       const pipeline = loadPipeline(globals());
       const created = scaffoldTransition(
         join(__dirname, '..', '..', 'lambdas', 'transitions'),
@@ -308,6 +361,86 @@ interface BackfillOptions {
   startStage?: string;
   dryRun?: boolean;
   yes?: boolean;
+  name?: string;
+  /** False with --no-wait. */
+  wait: boolean;
+}
+
+/** The global options: the local ones, and those that point at a deployed stack instead. */
+interface TargetOptions extends GlobalOptions {
+  aws?: boolean;
+  stack?: string;
+  region?: string;
+}
+
+/** Step Functions execution names: letters, digits, - and _ (the subset logs and ARNs never escape), 1 to 80. */
+const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+/**
+ * Refuses global options that do not fit together: local ones with `--aws` (they would be
+ * ignored), AWS ones without it, and a backfill's `--name`/`--no-wait` that cannot apply.
+ */
+function checkTargetOptions(options: TargetOptions, backfill?: BackfillOptions): TargetOptions {
+  const problems: InputProblem[] = [];
+  if (options.aws) {
+    if (options.databaseUrl !== undefined)
+      problems.push({
+        field: '--database-url',
+        value: options.databaseUrl,
+        accepted: 'no --database-url with --aws (the stack has its database)',
+      });
+    if (options.rowsPerDay !== undefined)
+      problems.push({
+        field: '--rows-per-day',
+        value: options.rowsPerDay,
+        accepted: 'no --rows-per-day with --aws (the deployed stages have theirs)',
+      });
+    if (options.stack !== undefined && !STACK_NAME.test(options.stack))
+      problems.push({ field: '--stack', value: options.stack, accepted: STACK_NAME_FORM });
+    if (options.region !== undefined && !AWS_REGION.test(options.region))
+      problems.push({
+        field: '--region',
+        value: options.region,
+        accepted: 'an AWS region such as eu-west-1',
+      });
+  } else {
+    for (const [field, value] of [
+      ['--stack', options.stack],
+      ['--region', options.region],
+    ] as const) {
+      if (value !== undefined) problems.push({ field, value, accepted: `${field} only with --aws` });
+    }
+    if (backfill && !backfill.wait)
+      problems.push({
+        field: '--no-wait',
+        value: true,
+        accepted: '--no-wait only with --aws (a local backfill runs in this process)',
+      });
+  }
+  if (backfill?.name !== undefined && !EXECUTION_NAME.test(backfill.name)) {
+    problems.push({
+      field: '--name',
+      value: backfill.name,
+      accepted: 'an execution name of 1 to 80 letters, digits, - or _',
+    });
+  }
+  if (problems.length > 0) throw new InvalidInputError(problems);
+  return options;
+}
+
+/** The local runtime on the data directory, or with `--aws` the deployed stack. */
+async function openTarget(options: TargetOptions, pipeline: Pipeline, io: CliIo): Promise<Target> {
+  if (!options.aws) return openLocalTarget(options, pipeline);
+  return openAwsTarget({
+    stackName: options.stack ?? REPOSITORY_CONFIG.stackName,
+    ...(options.region === undefined ? {} : { region: options.region }),
+    pipeline,
+    transitions: loadTransitions(options) ?? (options.stages === undefined ? repositoryTransitions : []),
+    maxBackfillDays: MAX_DAYS,
+    now: io.now,
+    pollMs: io.pollMs ?? 5_000,
+  });
 }
 
 const rangeSchema = z
@@ -385,13 +518,13 @@ function definedOnly<V>(values: Record<string, V | undefined>): Record<string, V
   return defined;
 }
 
+/** The local data directory itself, for what only it has (the migrations applied on opening). */
 async function withSession(
   options: GlobalOptions,
   pipeline: Pipeline,
-  onTask: ((event: TaskEvent) => void) | undefined,
   work: (session: Session) => Promise<void>,
 ): Promise<void> {
-  const session = await openSession(options, pipeline, onTask);
+  const session = await openSession(options, pipeline);
   try {
     await work(session);
   } finally {
@@ -401,14 +534,14 @@ async function withSession(
 
 /** Dates in `[since, until]` whose last stage has not run. */
 async function missingDates(
-  session: Session,
+  target: Target,
   pipeline: Pipeline,
   since: IsoDate,
   until: IsoDate,
 ): Promise<IsoDate[]> {
   const last = pipeline.names[pipeline.names.length - 1];
   const done = new Set(
-    (await readLedger(session.services.deps.sql, { from: since, to: until }))
+    (await readLedger(target.deps.sql, { from: since, to: until }))
       .filter((row) => row.stage === last)
       .map((row) => row.date),
   );
@@ -417,7 +550,7 @@ async function missingDates(
 
 /** Runs the daily workflow for each date, in order; stops at the first failure. */
 async function runDaily(
-  session: Session,
+  target: Target,
   pipeline: Pipeline,
   dates: readonly IsoDate[],
   io: CliIo,
@@ -429,7 +562,7 @@ async function runDaily(
   const started = Date.now();
   for (const date of dates) {
     const began = Date.now();
-    const outcome = await session.workflows.start('daily', { date }).done;
+    const outcome = await (await target.start('daily', { date })).wait();
     if (outcome.status !== 'SUCCEEDED')
       throw new RunFailedError(describeFailure(`Daily run for ${date}`, outcome));
     const stages = stageRows(outcome.output, pipeline);
@@ -459,11 +592,11 @@ function describeFailure(what: string, outcome: ExecutionOutcome): string {
 }
 
 async function statusReport(
-  session: Session,
+  target: Target,
   pipeline: Pipeline,
   range: { from?: IsoDate; to?: IsoDate },
 ): Promise<StatusReport> {
-  const { sql, dynamo } = { sql: session.services.deps.sql, dynamo: session.services.dynamo };
+  const { sql } = target.deps;
   const ledger = await readLedger(sql);
   const index = indexLedger(pipeline, ledger.map(toEntry));
   const to = range.to ?? index.latest;
@@ -479,8 +612,7 @@ async function statusReport(
   const versions = Object.fromEntries(pipeline.stages.map((stage) => [stage.name, stage.version]));
   const counts = { fresh: 0, stale: 0, missing: 0 };
   for (const row of dates) for (const cell of row.cells) counts[cell.state]++;
-  const lease =
-    (await new DynamoDbLeaseStore({ client: dynamo.client, tableName: LOCAL_LEASE_TABLE }).read()) ?? null;
+  const lease = (await target.leaseStore.read()) ?? null;
   const lastRuns = await readHistory(sql, 5);
   return { stages: pipeline.names, versions, from, to, dates, counts, lease, lastRuns };
 }
@@ -507,43 +639,55 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
-/** Dates done / planned, with the current date and stage: a bar on a terminal, a line per date otherwise. */
+/**
+ * The backfill's totals from its output (the deployed workflow's own plan), or the local plan's.
+ * `Finish Backfill` outputs the plan it carried out.
+ */
+function backfillTotals(output: unknown, dates: number, stageRuns: number): string {
+  const totals =
+    output !== null && typeof output === 'object' && 'totals' in output
+      ? (output.totals as { dates?: unknown; stageRuns?: unknown })
+      : {};
+  const count = (value: unknown, fallback: number) => (typeof value === 'number' ? value : fallback);
+  return `${count(totals.dates, dates)} dates, ${count(totals.stageRuns, stageRuns)} stage-runs`;
+}
+
+/** Dates done of planned, with the current date and step: a bar on a terminal, a line per change otherwise. */
 class BackfillProgress {
   private bar: SingleBar | undefined;
-  private done = -1;
-  private total = 0;
-  private date = '';
+  private last = '';
 
-  constructor(private readonly io: CliIo) {}
-
-  begin(total: number): void {
-    this.total = total;
-    if (this.io.isTty) {
+  constructor(
+    private readonly io: CliIo,
+    private total: number,
+  ) {
+    if (io.isTty) {
       this.bar = new SingleBar({
-        format: ' {bar} {value}/{total} dates | {date} {stage}',
+        format: ' {bar} {value}/{total} dates | {date} {detail}',
         stream: process.stderr,
         hideCursor: true,
       });
-      this.bar.start(total, 0, { date: '', stage: '' });
+      this.bar.start(total, 0, { date: '', detail: '' });
     }
   }
 
-  onTask(event: TaskEvent): void {
-    if (event.state === 'Prepare Date') {
-      this.done++;
-      const input = event.input as { item?: { date?: string } };
-      this.date = input.item?.date ?? '';
-      if (this.bar) this.bar.update(this.done, { date: this.date, stage: 'preparing' });
-      else if (this.total > 0) this.io.out(`[${this.done + 1}/${this.total}] ${this.date}`);
-    } else if (event.state.startsWith('Run ') && this.bar) {
-      this.bar.update(Math.max(this.done, 0), { date: this.date, stage: event.state.slice(4).toLowerCase() });
+  update({ done, total, date, detail }: BackfillProgressUpdate): void {
+    if (total !== undefined && total > 0 && total !== this.total) {
+      this.total = total;
+      this.bar?.setTotal(total);
     }
+    this.bar?.update(done, { date: date ?? '', detail });
+    if (this.bar) return;
+    // Piped: one line when a date starts (locally) or when the count of dates done changes (AWS).
+    const line =
+      date === undefined
+        ? `[${done}/${this.total}] dates done${detail ? ` (${detail})` : ''}`
+        : `[${done + 1}/${this.total}] ${date}`;
+    if (line !== this.last) this.io.out(line);
+    this.last = line;
   }
 
   end(): void {
-    if (this.bar) {
-      this.bar.update(this.done + 1, { date: '', stage: 'done' });
-      this.bar.stop();
-    }
+    this.bar?.stop();
   }
 }

@@ -10,6 +10,7 @@ describe('Function: readConfig', () => {
 
     // Assess
     expect(config).toMatchObject({
+      stackName: 'Hindsight',
       dailySchedule: 'cron(0 2 * * ? *)',
       autoBackfill: false,
       maxBackfillDays: 3660,
@@ -32,6 +33,13 @@ describe('Function: readConfig', () => {
         'Invalid hindsight:maxBackfillDays: got 0; expected a whole number of days from 1 to 36600.',
         'Invalid hindsight:leaseWaitMinutes: got "soon"; expected a whole number of minutes from 1 to 10080.',
       ].join('\n'),
+    );
+  });
+
+  it('takes the stack name from hindsight:stackName, and refuses one CloudFormation would not', () => {
+    expect(configOf({ 'hindsight:stackName': 'Orders-Prod' }).stackName).toBe('Orders-Prod');
+    expect(() => configOf({ 'hindsight:stackName': 'orders prod' })).toThrow(
+      'Invalid hindsight:stackName: got "orders prod"; expected a CloudFormation stack name: a letter, then letters, digits or -, at most 128.',
     );
   });
 

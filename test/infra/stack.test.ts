@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { pipeline } from '../../lambdas/stages';
-import { OUTPUTS } from '../../lib/hindsight-stack';
+import { OUTPUTS } from '../../lib/stack-outputs';
 import type { CfnTemplate } from '../../lib/workflow-definitions';
 import { IMPORTED_CLUSTER_CONTEXT, resourcesOfType, type Synthesized, synthesize } from './support';
 
