@@ -62,6 +62,29 @@ export class MissingInputError extends HindsightError {
   }
 }
 
+/**
+ * A daily run refused to start its stages: earlier dates it reads are planned to be rewritten, so
+ * its output would be stale at once. Nothing was written; the backfill named runs them, then it.
+ */
+export class EarlierDatesStaleError extends HindsightError {
+  constructor(
+    readonly date: string,
+    /** The earlier dates the backfill reruns first, ascending. */
+    readonly earlierDates: readonly string[],
+    /** One line per run of those dates: where they rerun from, which stage reads them, and why. */
+    details: readonly string[],
+  ) {
+    super(
+      `The daily run for ${date} did not run: ${earlierDates.length} earlier ` +
+        `date${earlierDates.length === 1 ? '' : 's'} it reads ${earlierDates.length === 1 ? 'is' : 'are'} ` +
+        `planned to be rewritten, so its results would be stale at once.\n` +
+        details.map((line) => `  ${line}\n`).join('') +
+        `Nothing was written. Start the backfill {"mode": "auto", "to": "${date}"}: it reruns those ` +
+        `dates in order, then runs ${date}.`,
+    );
+  }
+}
+
 /** The fencing token presented is older than one already used: the lease was taken over. */
 export class StaleFenceTokenError extends HindsightError {
   constructor(

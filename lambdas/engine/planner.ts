@@ -642,6 +642,87 @@ function emptyPlan(): BackfillPlan {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Earlier dates a daily run reads
+
+/**
+ * How many days back a daily run's inputs can be affected by a rerun: a stage reads its input over
+ * the `lookbackDays` before the date, and whether an earlier date reruns that input depends in turn
+ * on that date's own windows of the stages before, so the reach is the lookbacks summed.
+ */
+export function dependencyReach(pipeline: Pipeline): number {
+  return pipeline.stages.reduce((sum, stage) => sum + stage.lookbackDays, 0);
+}
+
+/**
+ * The ledger dates `dependencyConflicts` reads for `date`: the reach before it, plus the input
+ * windows of those dates. Null when no stage has a lookback: a daily run then reads no earlier date.
+ */
+export function dependencyReadRange(
+  pipeline: Pipeline,
+  date: IsoDate,
+): { from: IsoDate; to: IsoDate } | null {
+  const reach = dependencyReach(pipeline);
+  if (reach === 0) return null;
+  const widest = Math.max(...pipeline.stages.map((stage) => stage.lookbackDays));
+  return { from: addDays(date, -(reach + widest)), to: addDays(date, -1) };
+}
+
+/**
+ * The earlier dates a daily run for `date` depends on: the reach before it, from the history start
+ * (the index's earliest date) on. Null when there are none (an empty ledger, no lookback, or a date
+ * before the history start).
+ */
+export function dependencyWindow(index: LedgerIndex, date: IsoDate): { from: IsoDate; to: IsoDate } | null {
+  const reach = dependencyReach(index.pipeline);
+  if (index.earliest === null || reach === 0) return null;
+  const reachStart = addDays(date, -reach);
+  const from = reachStart > index.earliest ? reachStart : index.earliest;
+  const to = addDays(date, -1);
+  return to < from ? null : { from, to };
+}
+
+/** An earlier date that a daily run reads and that the auto plan reruns first, from a stage the run reads. */
+export interface DependencyConflict {
+  readonly date: IsoDate;
+  /** Where the plan enters the earlier date's chain. */
+  readonly startStage: string;
+  /** Why the plan reruns it (its start stage's staleness), as in a plan. */
+  readonly reasons: readonly StaleReason[];
+  /** The stages of the daily run whose input window holds this date and whose input the plan reruns. */
+  readonly readBy: readonly string[];
+}
+
+/**
+ * The earlier dates `date`'s daily run depends on that the auto plan (the same walk, the same rules)
+ * would rerun before it, from a stage at or before the input of a stage whose window reaches them.
+ * Dates before the history start (the index's earliest date) are no dependencies, as the planner
+ * clips windows there. `index` must hold the ledger's rows in `dependencyReadRange(date)` and those
+ * of its first date; any other rows are ignored. Empty when the run can go ahead.
+ */
+export function dependencyConflicts(index: LedgerIndex, date: IsoDate): DependencyConflict[] {
+  const { pipeline } = index;
+  const window = dependencyWindow(index, date);
+  if (window === null || index.earliest === null) return [];
+  const conflicts: DependencyConflict[] = [];
+  // Dates before the window are never planned by the walk; none of them can change a stage this run reads.
+  for (const walked of walk(index, window.from, window.to, index.earliest, false)) {
+    if (walked.start < 0) continue;
+    const ago = daysBetween(walked.date, date);
+    const readBy = pipeline.stages
+      .filter((stage, i) => stage.lookbackDays >= ago && walked.start <= i - 1)
+      .map((stage) => stage.name);
+    if (readBy.length === 0) continue;
+    conflicts.push({
+      date: walked.date,
+      startStage: pipeline.names[walked.start],
+      reasons: walked.startReasons,
+      readBy,
+    });
+  }
+  return conflicts;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Showing a plan
 
 /**
@@ -765,15 +846,41 @@ function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
+/**
+ * One line per run of consecutive conflicting dates with the same start stage and readers: the
+ * dates, where the plan reruns them from, which stage of the daily run reads them, and why.
+ */
+export function formatDependencyConflicts(conflicts: readonly DependencyConflict[]): string[] {
+  const groups = groupConsecutive(conflicts, (c) => `${c.startStage}|${c.readBy.join(',')}`);
+  return groups.map((group) => {
+    const first = group[0];
+    const last = group[group.length - 1];
+    const span = first.date === last.date ? first.date : `${first.date} .. ${last.date}`;
+    const why = [...new Set(group.flatMap((conflict) => conflict.reasons.map(describeReason)))];
+    const shown = why.length > 4 ? [...why.slice(0, 4), `${why.length - 4} more`] : why;
+    return (
+      `${span} (${count(group.length, 'date')}): rerun from ${first.startStage}, ` +
+      `read by ${first.readBy.join(', ')}; why: ${shown.join('; ')}`
+    );
+  });
+}
+
 /** Runs of calendar-consecutive dates with the same start stage. */
 function groupDates(dates: readonly PlannedDate[]): PlannedDate[][] {
-  const groups: PlannedDate[][] = [];
-  for (const date of dates) {
+  return groupConsecutive(dates, (date) => date.startStage);
+}
+
+/** Runs of calendar-consecutive dates with the same key. */
+function groupConsecutive<T extends { readonly date: IsoDate }>(
+  items: readonly T[],
+  key: (item: T) => string,
+): T[][] {
+  const groups: T[][] = [];
+  for (const item of items) {
     const group = groups[groups.length - 1];
     const previous = group?.[group.length - 1];
-    if (previous && previous.startStage === date.startStage && addDays(previous.date, 1) === date.date)
-      group.push(date);
-    else groups.push([date]);
+    if (previous && key(previous) === key(item) && addDays(previous.date, 1) === item.date) group.push(item);
+    else groups.push([item]);
   }
   return groups;
 }

@@ -4,6 +4,8 @@ import type { Pipeline } from '../../lambdas/engine/pipeline';
 import {
   assessDate,
   type BackfillPlan,
+  dependencyConflicts,
+  dependencyReadRange,
   indexLedger,
   planBackfill,
   planToJson,
@@ -209,6 +211,61 @@ describe('Function: planBackfill (properties)', () => {
         // Assess
         expect(second).toEqual(first);
         expect(JSON.stringify(planToJson(second))).toBe(JSON.stringify(planToJson(first)));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe('Function: dependencyConflicts (properties)', () => {
+  it("from one bounded read, finds exactly the earlier dates a daily run reads that the whole ledger's auto plan reruns first", () => {
+    fc.assert(
+      fc.property(scenarios, fc.integer({ min: -3, max: 24 }), (scenario, offset) => {
+        // Prepare
+        const { pipeline, ledger } = build(scenario);
+        const date = addDays(BASE, offset);
+        const entries = ledger.entries();
+        const earliest = entries.map((entry) => entry.date).sort()[0];
+        const range = dependencyReadRange(pipeline, date);
+        const read = entries.filter(
+          (entry) =>
+            entry.date === earliest || (range !== null && entry.date >= range.from && entry.date <= range.to),
+        );
+
+        // Act
+        const conflicts = dependencyConflicts(indexLedger(pipeline, read), date);
+
+        // Assess: the auto plan of the whole ledger up to the day before, read as the design says.
+        const yesterday = addDays(date, -1);
+        const expected =
+          earliest === undefined || yesterday < earliest
+            ? []
+            : planBackfill({
+                pipeline,
+                ledger: entries,
+                mode: 'auto',
+                from: earliest,
+                to: yesterday,
+                today: TODAY,
+                maxDays: 366,
+              }).dates.flatMap((planned) => {
+                const start = pipeline.indexOf(planned.startStage);
+                const ago = dateRange(planned.date, date).length - 1;
+                const readBy = pipeline.stages
+                  .filter((stage, i) => stage.lookbackDays >= ago && start < i)
+                  .map((stage) => stage.name);
+                return readBy.length === 0
+                  ? []
+                  : [
+                      {
+                        date: planned.date,
+                        startStage: planned.startStage,
+                        reasons: planned.reasons,
+                        readBy,
+                      },
+                    ];
+              });
+        expect(conflicts).toEqual(expected);
       }),
       { numRuns: RUNS },
     );
