@@ -13,7 +13,15 @@ import {
   type TypeHint,
 } from '@aws-sdk/client-rds-data';
 import { HindsightError } from '../engine/errors';
-import type { SqlClient, SqlExecutor, SqlResult, SqlRow, SqlValue, TypedSqlValue } from '../engine/sql';
+import {
+  type SqlClient,
+  type SqlExecutor,
+  type SqlResult,
+  SqlResultTooLargeError,
+  type SqlRow,
+  type SqlValue,
+  type TypedSqlValue,
+} from '../engine/sql';
 
 /** A parameter cannot be sent through the Data API as it is. Nothing was sent. */
 export class SqlParameterError extends HindsightError {}
@@ -142,7 +150,14 @@ export class DataApiSqlClient implements SqlClient {
       formatRecordsAs: 'NONE',
       resultSetOptions: { decimalReturnType: 'STRING' },
     });
-    const output = await this.whenResumed(() => this.client.send(command));
+    const output = await this.whenResumed(() => this.client.send(command)).catch((error: unknown) => {
+      throw isResponseTooLarge(error)
+        ? new SqlResultTooLargeError(
+            'The Data API refused a result over its 1 MiB response limit; read it in smaller pages.',
+            { cause: error },
+          )
+        : error;
+    });
     // Each adapter decodes into the port's shape; the row type is the caller's declaration, as with pg.
     return decodeResult(output) as SqlResult<Row>;
   }
@@ -164,6 +179,15 @@ export class DataApiSqlClient implements SqlClient {
       }
     }
   }
+}
+
+/** The Data API's answer to a result over 1 MiB: a BadRequestException about the response size. */
+function isResponseTooLarge(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    error.name === 'BadRequestException' &&
+    /response size|response exceeded size/i.test(error.message)
+  );
 }
 
 function isResuming(error: unknown): boolean {

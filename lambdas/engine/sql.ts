@@ -8,7 +8,15 @@
  *   NUMERIC as exact decimal strings, INT8 (BIGINT, COUNT(*)) as numbers, JSON/JSONB parsed;
  * - `rowCount` is the number of rows the statement returned or changed.
  */
+import { HindsightError } from './errors';
+
 export type SqlValue = string | number | boolean | null | TypedSqlValue;
+
+/**
+ * The database refused to return a result this large (the RDS Data API answers at most 1 MiB per
+ * statement). Nothing was changed; the same read in smaller pages can succeed.
+ */
+export class SqlResultTooLargeError extends HindsightError {}
 
 /**
  * A value with an explicit SQL type, for places where the database cannot infer it from the

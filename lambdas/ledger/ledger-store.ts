@@ -1,7 +1,7 @@
 import type { IsoDate } from '../engine/dates';
 import type { LedgerEntry, LedgerRow } from '../engine/ledger';
 import type { Lineage } from '../engine/pipeline';
-import type { SqlExecutor } from '../engine/sql';
+import { type SqlExecutor, SqlResultTooLargeError, type SqlRow, type SqlValue } from '../engine/sql';
 
 interface StateRecord extends Record<string, unknown> {
   day: string;
@@ -20,18 +20,73 @@ interface StateRecord extends Record<string, unknown> {
 const STATE_COLUMNS = `day, stage, version, lineage, input_run_ids, run_id::text AS run_id, execution_id,
   fence_token, started_at, finished_at, rows_written`;
 
-/** The whole current ledger (or a date range of it) in one query: the planner's only read. */
+/**
+ * Rows per statement of a whole-ledger read. The RDS Data API answers at most 1 MiB (and, as its
+ * documentation once said, 1,000 records) per statement; a ledger row is about 0.5 KB there.
+ */
+export const LEDGER_PAGE_ROWS = 1_000;
+
+/**
+ * The whole current ledger (or a date range of it): the planner's only read. Read in pages by
+ * (day, stage), so a ledger of any length fits the Data API's response limit; a page that is still
+ * too large (a stage with a long lookback records one input run id per day) is read again in halves.
+ */
 export async function readLedger(
   sql: SqlExecutor,
   range?: { from: IsoDate; to: IsoDate },
 ): Promise<LedgerRow[]> {
-  const { rows } = range
-    ? await sql.query<StateRecord>(
-        `SELECT ${STATE_COLUMNS} FROM hindsight_stage_state WHERE day BETWEEN $1::date AND $2::date ORDER BY day, stage`,
-        [range.from, range.to],
-      )
-    : await sql.query<StateRecord>(`SELECT ${STATE_COLUMNS} FROM hindsight_stage_state ORDER BY day, stage`);
-  return rows.map(toLedgerRow);
+  const records = await readInPages<StateRecord>(sql, {
+    select: `SELECT ${STATE_COLUMNS} FROM hindsight_stage_state`,
+    where: range ? ['day BETWEEN $1::date AND $2::date'] : [],
+    params: range ? [range.from, range.to] : [],
+    key: [
+      ['day', 'date'],
+      ['stage', 'text'],
+    ],
+  });
+  return records.map(toLedgerRow);
+}
+
+interface PagedQuery {
+  /** `SELECT … FROM …`, without WHERE, ORDER BY or LIMIT. */
+  readonly select: string;
+  /** Conditions ANDed together, using `$1 … $n` of `params`. */
+  readonly where: readonly string[];
+  readonly params: readonly SqlValue[];
+  /** The primary key's two columns with their SQL types: pages follow it in ascending order. */
+  readonly key: readonly [readonly [string, string], readonly [string, string]];
+}
+
+/** Every row of `query`, in key order, a keyset page at a time. */
+async function readInPages<Row extends SqlRow>(sql: SqlExecutor, query: PagedQuery): Promise<Row[]> {
+  const rows: Row[] = [];
+  const [[first, firstType], [second, secondType]] = query.key;
+  let pageRows = LEDGER_PAGE_ROWS;
+  for (;;) {
+    const last = rows.at(-1);
+    const params: SqlValue[] = [...query.params];
+    const where = [...query.where];
+    if (last !== undefined) {
+      params.push(String(last[first]), String(last[second]));
+      where.push(
+        `(${first}, ${second}) > ($${params.length - 1}::${firstType}, $${params.length}::${secondType})`,
+      );
+    }
+    params.push(pageRows);
+    const statement =
+      `${query.select}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ` +
+      `ORDER BY ${first}, ${second} LIMIT $${params.length}`;
+    let page: Row[];
+    try {
+      ({ rows: page } = await sql.query<Row>(statement, params));
+    } catch (error) {
+      if (!(error instanceof SqlResultTooLargeError) || pageRows === 1) throw error;
+      pageRows = Math.max(1, Math.floor(pageRows / 2));
+      continue;
+    }
+    rows.push(...page);
+    if (page.length < pageRows) return rows;
+  }
 }
 
 /** The ledger rows of one stage over a window: a stage's inputs. */
@@ -113,9 +168,15 @@ export async function readHistory(sql: SqlExecutor, limit?: number): Promise<His
 
 /** Every applied transition, by date: what `plan` needs to list the transitions each date will get. */
 export async function readAppliedTransitions(sql: SqlExecutor): Promise<Map<IsoDate, Set<string>>> {
-  const { rows } = await sql.query<{ day: string; transition_id: string }>(
-    'SELECT day, transition_id FROM hindsight_transitions_applied',
-  );
+  const rows = await readInPages<{ day: string; transition_id: string }>(sql, {
+    select: 'SELECT day, transition_id FROM hindsight_transitions_applied',
+    where: [],
+    params: [],
+    key: [
+      ['transition_id', 'text'],
+      ['day', 'date'],
+    ],
+  });
   const applied = new Map<IsoDate, Set<string>>();
   for (const row of rows) {
     const ids = applied.get(row.day) ?? new Set<string>();
