@@ -1,0 +1,638 @@
+/**
+ * `hindsight --aws …` against a deployed stack, with AWS replaced by aws-sdk-client-mock:
+ * CloudFormation answers the stack's outputs, DynamoDB the lease item, Step Functions the
+ * executions and Map Runs, and the RDS Data API runs the statements for real on an embedded
+ * PostgreSQL (test/support/data-api-emulator.ts). Each test records the exact requests sent.
+ */
+import {
+  CloudFormationClient,
+  CloudFormationServiceException,
+  DescribeStacksCommand,
+} from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient, DynamoDBServiceException, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  BeginTransactionCommand,
+  CommitTransactionCommand,
+  ExecuteStatementCommand,
+  RDSDataClient,
+  RDSDataServiceException,
+  RollbackTransactionCommand,
+} from '@aws-sdk/client-rds-data';
+import {
+  DescribeExecutionCommand,
+  DescribeMapRunCommand,
+  ExecutionAlreadyExists,
+  ListMapRunsCommand,
+  SFNClient,
+  SFNServiceException,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DataApiSqlClient } from '../../lambdas/adapters/data-api-sql';
+import { dateRange } from '../../lambdas/engine/dates';
+import { formatPlan, planBackfill } from '../../lambdas/engine/planner';
+import { readLedger, toEntry } from '../../lambdas/ledger/ledger-store';
+import { defaultMigrationsDirectory, loadMigrations, migrate } from '../../lambdas/ledger/migrator';
+import { pipeline } from '../../lambdas/stages';
+import { runStage } from '../../lambdas/workflow/stage-runner';
+import { type CliIo, EXIT, runCli } from '../../lib/cli/program';
+import type { StatusReport } from '../../lib/cli/status-view';
+import { OUTPUTS } from '../../lib/stack-outputs';
+import { pipeline as transformV2 } from '../fixtures/stages-transform-v2';
+import { DataApiEmulator } from '../support/data-api-emulator';
+
+const cloudFormation = mockClient(CloudFormationClient);
+const dynamo = mockClient(DynamoDBClient);
+const rds = mockClient(RDSDataClient);
+const sfn = mockClient(SFNClient);
+
+const REGION = 'eu-west-1';
+const ACCOUNT = '123456789012';
+const NOW = new Date('2026-11-24T09:00:00Z');
+const FIRST = '2026-11-10';
+const LAST = '2026-11-23';
+const V2 = ['--stages', 'test/fixtures/stages-transform-v2.ts'];
+const AWS = ['--aws', '--region', REGION];
+
+const stack = {
+  daily: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:HindsightDaily`,
+  backfill: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:HindsightBackfill`,
+  table: 'Hindsight-LeaseTable-1ABC',
+  cluster: `arn:aws:rds:${REGION}:${ACCOUNT}:cluster:hindsight-db`,
+  secret: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:hindsight-db-AbCdEf`,
+  database: 'hindsight',
+};
+const outputs = [
+  { OutputKey: OUTPUTS.dailyStateMachineArn, OutputValue: stack.daily },
+  { OutputKey: OUTPUTS.backfillStateMachineArn, OutputValue: stack.backfill },
+  { OutputKey: OUTPUTS.leaseTableName, OutputValue: stack.table },
+  { OutputKey: OUTPUTS.clusterArn, OutputValue: stack.cluster },
+  { OutputKey: OUTPUTS.secretArn, OutputValue: stack.secret },
+  { OutputKey: OUTPUTS.databaseName, OutputValue: stack.database },
+];
+const execution = (machine: string, name: string) =>
+  `${machine.replace(':stateMachine:', ':execution:')}:${name}`;
+
+let database: DataApiEmulator;
+
+/** Routes the mocked Data API to the emulator. */
+function routeDataApi(): void {
+  rds.on(ExecuteStatementCommand).callsFake((input) => database.executeStatement(input));
+  rds.on(BeginTransactionCommand).callsFake(() => database.beginTransaction());
+  rds.on(CommitTransactionCommand).callsFake((input) => database.commitTransaction(input.transactionId));
+  rds.on(RollbackTransactionCommand).callsFake((input) => database.rollbackTransaction(input.transactionId));
+}
+
+/** The deployed stack's answers when nothing goes wrong. */
+function deployedStack(): void {
+  cloudFormation.on(DescribeStacksCommand, { StackName: 'Hindsight' }).resolves({
+    Stacks: [{ StackName: 'Hindsight', StackStatus: 'UPDATE_COMPLETE', CreationTime: NOW, Outputs: outputs }],
+  });
+  dynamo.on(GetItemCommand).resolves({ Item: { pk: { S: 'lease' }, token: { N: '7' } } });
+  routeDataApi();
+}
+
+/** Runs the CLI in this process (so the mocks apply) with a piped, non-terminal output. */
+async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = {
+    out: (text) => out.push(text),
+    err: (text) => err.push(text),
+    isTty: false,
+    now: () => NOW,
+    pollMs: 0,
+  };
+  const code = await runCli(args, io);
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+/** Every AWS request made so far, by client, as `Command input` pairs. */
+function requests(): string[] {
+  return [cloudFormation, dynamo, sfn].flatMap((client) =>
+    client.calls().map((call) => {
+      const command = call.args[0] as { constructor: { name: string }; input: unknown };
+      return `${command.constructor.name} ${JSON.stringify(command.input)}`;
+    }),
+  );
+}
+
+beforeAll(async () => {
+  // A ledger as a deployed stack would have it: migrations and two weeks of the v1 pipeline,
+  // written through the Data API adapter.
+  database = await DataApiEmulator.create();
+  routeDataApi();
+  const sql = new DataApiSqlClient({
+    resourceArn: stack.cluster,
+    secretArn: stack.secret,
+    database: stack.database,
+    client: new RDSDataClient({ region: REGION }),
+  });
+  await migrate(sql, loadMigrations(defaultMigrationsDirectory()));
+  let token = 0;
+  for (const date of dateRange(FIRST, LAST)) {
+    token++;
+    for (const stage of pipeline.names) {
+      await runStage(
+        sql,
+        pipeline,
+        { stage, date, fenceToken: token, executionId: execution(stack.daily, `daily-${date}`) },
+        { rowsPerDay: 40 },
+      );
+    }
+  }
+});
+
+afterAll(async () => {
+  await database?.close();
+});
+
+beforeEach(() => {
+  for (const client of [cloudFormation, dynamo, rds, sfn]) client.reset();
+  deployedStack();
+});
+
+describe('hindsight --aws plan', () => {
+  it('plans from the deployed ledger, read through the Data API, exactly as the planner does', async () => {
+    // Act
+    const result = await cli([...AWS, ...V2, 'plan']);
+
+    // Assess
+    expect(result).toMatchObject({ code: EXIT.ok, stderr: '' });
+    const sql = new DataApiSqlClient({
+      resourceArn: stack.cluster,
+      secretArn: stack.secret,
+      database: stack.database,
+      client: new RDSDataClient({ region: REGION }),
+    });
+    const ledger = (await readLedger(sql)).map(toEntry);
+    const plan = planBackfill({
+      mode: 'auto',
+      pipeline: transformV2,
+      ledger,
+      today: '2026-11-24',
+      maxDays: 3660,
+      transitions: [],
+      appliedTransitions: new Map(),
+    });
+    expect(result.stdout).toBe(formatPlan(plan, transformV2));
+    expect(result.stdout).toContain(`${FIRST} .. ${LAST}  (14 dates)  from transform`);
+    expect(requests()).toEqual([`DescribeStacksCommand {"StackName":"Hindsight"}`]);
+  });
+
+  it('reads the stack named by --stack', async () => {
+    // Prepare
+    cloudFormation.reset();
+    cloudFormation.on(DescribeStacksCommand, { StackName: 'Orders-Prod' }).resolves({
+      Stacks: [
+        { StackName: 'Orders-Prod', StackStatus: 'CREATE_COMPLETE', CreationTime: NOW, Outputs: outputs },
+      ],
+    });
+
+    // Act
+    const result = await cli([...AWS, '--stack', 'Orders-Prod', 'plan', '--json']);
+
+    // Assess
+    expect(result.code).toBe(EXIT.ok);
+    expect(JSON.parse(result.stdout)).toMatchObject({ dates: [] });
+  });
+});
+
+describe('hindsight --aws status', () => {
+  it('shows the deployed ledger and the lease item', async () => {
+    // Prepare
+    dynamo.on(GetItemCommand).resolves({
+      Item: {
+        pk: { S: 'lease' },
+        token: { N: '15' },
+        holder: { S: execution(stack.backfill, 'deploy-1a2b') },
+        kind: { S: 'backfill' },
+        expiresAt: { N: String(NOW.getTime() + 600_000) },
+        acquiredAt: { N: String(NOW.getTime() - 300_000) },
+      },
+    });
+
+    // Act
+    const result = await cli([...AWS, ...V2, 'status', '--json']);
+
+    // Assess
+    expect(result).toMatchObject({ code: EXIT.ok, stderr: '' });
+    const report: StatusReport = JSON.parse(result.stdout);
+    expect(report).toMatchObject({
+      from: FIRST,
+      to: LAST,
+      counts: { fresh: 14, stale: 56, missing: 0 },
+      lease: { holder: execution(stack.backfill, 'deploy-1a2b'), kind: 'backfill', token: 15 },
+    });
+    expect(report.lastRuns).toHaveLength(5);
+    expect(requests()).toEqual([
+      `DescribeStacksCommand {"StackName":"Hindsight"}`,
+      `GetItemCommand {"TableName":"${stack.table}","Key":{"pk":{"S":"lease"}},"ConsistentRead":true}`,
+    ]);
+  });
+});
+
+describe('hindsight --aws backfill', () => {
+  const name = 'after-fix-1';
+  const arn = execution(stack.backfill, name);
+  const mapRun = `arn:aws:states:${REGION}:${ACCOUNT}:mapRun:HindsightBackfill/${name}:f00d`;
+
+  it('starts the backfill with the console input and follows the Map Run to the end', async () => {
+    // Prepare
+    sfn.on(StartExecutionCommand).resolves({ executionArn: arn, startDate: NOW });
+    sfn
+      .on(DescribeExecutionCommand)
+      .resolvesOnce({ executionArn: arn, stateMachineArn: stack.backfill, status: 'RUNNING', startDate: NOW })
+      .resolvesOnce({ executionArn: arn, stateMachineArn: stack.backfill, status: 'RUNNING', startDate: NOW })
+      .resolvesOnce({ executionArn: arn, stateMachineArn: stack.backfill, status: 'RUNNING', startDate: NOW })
+      .resolves({
+        executionArn: arn,
+        stateMachineArn: stack.backfill,
+        status: 'SUCCEEDED',
+        startDate: NOW,
+        output: JSON.stringify({ totals: { dates: 14, stageRuns: 56, fullRerunStageRuns: 70 } }),
+      });
+    // The Map state has not started at the first look (planning, waiting for the lease).
+    sfn
+      .on(ListMapRunsCommand)
+      .resolvesOnce({ mapRuns: [] })
+      .resolves({
+        mapRuns: [{ executionArn: arn, mapRunArn: mapRun, stateMachineArn: stack.backfill, startDate: NOW }],
+      });
+    const counts = (succeeded: number, running: number) => ({
+      mapRunArn: mapRun,
+      executionArn: arn,
+      status: 'RUNNING' as const,
+      startDate: NOW,
+      maxConcurrency: 1,
+      toleratedFailurePercentage: 0,
+      toleratedFailureCount: 0,
+      itemCounts: {
+        pending: 14 - succeeded - running,
+        running,
+        succeeded,
+        failed: 0,
+        timedOut: 0,
+        aborted: 0,
+        total: 14,
+        resultsWritten: 0,
+      },
+      executionCounts: {
+        pending: 0,
+        running,
+        succeeded,
+        failed: 0,
+        timedOut: 0,
+        aborted: 0,
+        total: 14,
+        resultsWritten: 0,
+      },
+    });
+    sfn
+      .on(DescribeMapRunCommand)
+      .resolvesOnce(counts(3, 1))
+      .resolvesOnce(counts(9, 1))
+      .resolves(counts(14, 0));
+
+    // Act
+    const result = await cli([...AWS, ...V2, 'backfill', '--auto', '--yes', '--name', name]);
+
+    // Assess
+    expect(result).toMatchObject({ code: EXIT.ok, stderr: '' });
+    expect(result.stdout).toContain('14 dates to rerun');
+    expect(result.stdout).toContain(`Started backfill execution ${arn} on stack Hindsight in ${REGION}.`);
+    expect(result.stdout).toContain(
+      '[3/14] dates done (running)\n[9/14] dates done (running)\n[14/14] dates done',
+    );
+    expect(result.stdout.split('\n').at(-1)).toBe('Backfill done: 14 dates, 56 stage-runs.');
+    expect(requests()).toEqual([
+      `DescribeStacksCommand {"StackName":"Hindsight"}`,
+      `StartExecutionCommand {"stateMachineArn":"${stack.backfill}","input":"{\\"mode\\":\\"auto\\"}","name":"${name}"}`,
+      `DescribeExecutionCommand {"executionArn":"${arn}"}`,
+      `ListMapRunsCommand {"executionArn":"${arn}"}`,
+      `DescribeExecutionCommand {"executionArn":"${arn}"}`,
+      `ListMapRunsCommand {"executionArn":"${arn}"}`,
+      `DescribeMapRunCommand {"mapRunArn":"${mapRun}"}`,
+      `DescribeExecutionCommand {"executionArn":"${arn}"}`,
+      `DescribeMapRunCommand {"mapRunArn":"${mapRun}"}`,
+      `DescribeExecutionCommand {"executionArn":"${arn}"}`,
+      `DescribeMapRunCommand {"mapRunArn":"${mapRun}"}`,
+    ]);
+  });
+
+  it('sends an explicit range as the console input, and returns at once with --no-wait', async () => {
+    // Prepare
+    sfn.on(StartExecutionCommand).resolves({ executionArn: arn, startDate: NOW });
+
+    // Act
+    const result = await cli([
+      ...AWS,
+      'backfill',
+      '--from',
+      '2026-11-20',
+      '--to',
+      LAST,
+      '--start-stage',
+      'rolling',
+      '--yes',
+      '--no-wait',
+    ]);
+
+    // Assess
+    expect(result).toMatchObject({ code: EXIT.ok, stderr: '' });
+    expect(result.stdout).toContain('Not waiting for it (--no-wait)');
+    const input = { mode: 'explicit', from: '2026-11-20', to: LAST, startStage: 'rolling' };
+    expect(requests()).toEqual([
+      `DescribeStacksCommand {"StackName":"Hindsight"}`,
+      `StartExecutionCommand ${JSON.stringify({ stateMachineArn: stack.backfill, input: JSON.stringify(input) })}`,
+    ]);
+  });
+
+  it('fails with the execution error and cause, exit 1', async () => {
+    // Prepare
+    sfn.on(StartExecutionCommand).resolves({ executionArn: arn, startDate: NOW });
+    sfn.on(DescribeExecutionCommand).resolves({
+      executionArn: arn,
+      stateMachineArn: stack.backfill,
+      status: 'FAILED',
+      startDate: NOW,
+      error: 'StageFailedError',
+      cause: 'Stage transform failed for 2026-11-15: division by zero',
+    });
+    sfn.on(ListMapRunsCommand).resolves({ mapRuns: [] });
+
+    // Act
+    const result = await cli([...AWS, ...V2, 'backfill', '--auto', '--yes']);
+
+    // Assess
+    expect(result.code).toBe(EXIT.failed);
+    expect(result.stderr).toBe(
+      'Backfill failed: StageFailedError: Stage transform failed for 2026-11-15: division by zero',
+    );
+  });
+
+  it('starts nothing when the deployed ledger is already fresh', async () => {
+    // Act
+    const result = await cli([...AWS, 'backfill', '--auto', '--yes']);
+
+    // Assess
+    expect(result).toMatchObject({ code: EXIT.ok, stderr: '' });
+    expect(result.stdout).toContain('Nothing to do');
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('refuses an execution name already used, exit 2, naming --name', async () => {
+    // Prepare
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(new ExecutionAlreadyExists({ message: `Execution Already Exists: '${arn}'`, $metadata: {} }));
+
+    // Act
+    const result = await cli([...AWS, ...V2, 'backfill', '--auto', '--yes', '--name', name]);
+
+    // Assess
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toBe(
+      `Invalid --name: got "${name}"; expected a name no execution of this state machine has used in the last 90 days (or no --name: one is generated).\nNothing was changed.`,
+    );
+  });
+
+  it('fails clearly when Step Functions throttles the start', async () => {
+    // Prepare
+    sfn.on(StartExecutionCommand).rejects(
+      new SFNServiceException({
+        name: 'ThrottlingException',
+        $fault: 'client',
+        message: 'Rate exceeded',
+        $metadata: {},
+      }),
+    );
+
+    // Act
+    const result = await cli([...AWS, ...V2, 'backfill', '--auto', '--yes']);
+
+    // Assess
+    expect(result.code).toBe(EXIT.failed);
+    expect(result.stderr).toBe(
+      `AWS throttled states:StartExecution on ${stack.backfill}, even after the SDK's retries ` +
+        '(AWS said: ThrottlingException: Rate exceeded). The workflows were not changed by this; wait a minute and run the command again.',
+    );
+  });
+});
+
+describe('hindsight --aws run', () => {
+  it('starts the daily workflow for the date and prints what each stage wrote', async () => {
+    // Prepare
+    const arn = execution(stack.daily, 'run-1');
+    sfn.on(StartExecutionCommand).resolves({ executionArn: arn, startDate: NOW });
+    const stages = Object.fromEntries(pipeline.names.map((stage, i) => [stage, { rowsWritten: 10 + i }]));
+    sfn
+      .on(DescribeExecutionCommand)
+      .resolvesOnce({ executionArn: arn, stateMachineArn: stack.daily, status: 'RUNNING', startDate: NOW })
+      .resolves({
+        executionArn: arn,
+        stateMachineArn: stack.daily,
+        status: 'SUCCEEDED',
+        startDate: NOW,
+        output: JSON.stringify({ stages }),
+      });
+
+    // Act
+    const result = await cli([...AWS, 'run', '--date', LAST]);
+
+    // Assess
+    expect(result).toMatchObject({ code: EXIT.ok, stderr: '' });
+    expect(result.stdout).toMatch(
+      new RegExp(`^${LAST}  ingest 10 · transform 11 · aggregate 12 · rolling 13 · publish 14`),
+    );
+    expect(requests()).toEqual([
+      `DescribeStacksCommand {"StackName":"Hindsight"}`,
+      `StartExecutionCommand {"stateMachineArn":"${stack.daily}","input":"{\\"date\\":\\"${LAST}\\"}"}`,
+      `DescribeExecutionCommand {"executionArn":"${arn}"}`,
+      `DescribeExecutionCommand {"executionArn":"${arn}"}`,
+    ]);
+  });
+
+  it('fails with the daily run error when the date did not run', async () => {
+    // Prepare
+    const arn = execution(stack.daily, 'run-2');
+    sfn.on(StartExecutionCommand).resolves({ executionArn: arn, startDate: NOW });
+    sfn.on(DescribeExecutionCommand).resolves({
+      executionArn: arn,
+      stateMachineArn: stack.daily,
+      status: 'FAILED',
+      startDate: NOW,
+      error: 'GaveUpWaitingForLeaseError',
+      cause: 'The lease stayed held for 2 hours, so this date did not run.',
+    });
+
+    // Act
+    const result = await cli([...AWS, 'run', '--date', LAST]);
+
+    // Assess
+    expect(result.code).toBe(EXIT.failed);
+    expect(result.stderr).toBe(
+      `Daily run for ${LAST} failed: GaveUpWaitingForLeaseError: The lease stayed held for 2 hours, so this date did not run.`,
+    );
+  });
+});
+
+describe('hindsight --aws: AWS errors become clear messages', () => {
+  it('names the Data API call and the actions the mode needs when access is denied', async () => {
+    // Prepare
+    rds.on(ExecuteStatementCommand).rejects(
+      new RDSDataServiceException({
+        name: 'AccessDeniedException',
+        $fault: 'client',
+        message: 'User is not authorized to perform: rds-data:ExecuteStatement',
+        $metadata: {},
+      }),
+    );
+
+    // Act
+    const result = await cli([...AWS, 'plan']);
+
+    // Assess
+    expect(result.code).toBe(EXIT.failed);
+    expect(result.stderr).toBe(
+      `Access denied: your AWS identity may not call rds-data:ExecuteStatement on ${stack.cluster} ` +
+        '(AWS said: AccessDeniedException: User is not authorized to perform: rds-data:ExecuteStatement). ' +
+        'Use credentials allowed to call it; the --aws mode calls cloudformation:DescribeStacks, rds-data:ExecuteStatement, ' +
+        'secretsmanager:GetSecretValue, dynamodb:GetItem, states:DescribeExecution, states:StartExecution, states:ListMapRuns, states:DescribeMapRun.',
+    );
+  });
+
+  it('says the lease table throttled, naming the table', async () => {
+    // Prepare
+    dynamo.on(GetItemCommand).rejects(
+      new DynamoDBServiceException({
+        name: 'ThrottlingException',
+        $fault: 'client',
+        message: 'Rate of requests exceeds the allowed throughput.',
+        $metadata: {},
+      }),
+    );
+
+    // Act
+    const result = await cli([...AWS, 'status']);
+
+    // Assess
+    expect(result.code).toBe(EXIT.failed);
+    expect(result.stderr).toContain(`AWS throttled dynamodb:GetItem on table ${stack.table}`);
+  });
+
+  it('says there is no such stack, and how to name the deployed one', async () => {
+    // Prepare
+    cloudFormation.reset();
+    cloudFormation.on(DescribeStacksCommand).rejects(
+      new CloudFormationServiceException({
+        name: 'ValidationError',
+        $fault: 'client',
+        message: 'Stack with id Hindsight does not exist',
+        $metadata: {},
+      }),
+    );
+
+    // Act
+    const result = await cli([...AWS, 'status']);
+
+    // Assess
+    expect(result.code).toBe(EXIT.failed);
+    expect(result.stderr).toBe(
+      `There is no stack named Hindsight in ${REGION}. Deploy it with \`npx cdk deploy\`, or name the deployed one ` +
+        'with --stack (or hindsight:stackName in cdk.json) and its region with --region.',
+    );
+  });
+
+  it('refuses a stack without Hindsight outputs, naming the missing ones', async () => {
+    // Prepare
+    cloudFormation.reset();
+    cloudFormation.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 'Hindsight',
+          StackStatus: 'CREATE_COMPLETE',
+          CreationTime: NOW,
+          Outputs: outputs.slice(2),
+        },
+      ],
+    });
+
+    // Act
+    const result = await cli([...AWS, 'plan']);
+
+    // Assess
+    expect(result.code).toBe(EXIT.failed);
+    expect(result.stderr).toContain('has no output DailyStateMachineArn, BackfillStateMachineArn');
+  });
+
+  it('says when the credentials are missing or expired', async () => {
+    // Prepare
+    cloudFormation.reset();
+    cloudFormation.on(DescribeStacksCommand).rejects(
+      new CloudFormationServiceException({
+        name: 'ExpiredToken',
+        $fault: 'client',
+        message: 'The security token included in the request is expired',
+        $metadata: {},
+      }),
+    );
+
+    // Act
+    const result = await cli([...AWS, 'plan']);
+
+    // Assess
+    expect(result.code).toBe(EXIT.failed);
+    expect(result.stderr).toContain(
+      'No valid AWS credentials for cloudformation:DescribeStacks on stack Hindsight in eu-west-1',
+    );
+  });
+});
+
+describe('hindsight --aws: bad usage is refused before any AWS call', () => {
+  it.each([
+    [
+      ['--aws', '--database-url', 'postgres://127.0.0.1/x', 'plan'],
+      'Invalid --database-url: got "postgres://127.0.0.1/x"; expected no --database-url with --aws',
+    ],
+    [
+      ['--aws', '--rows-per-day', '10', 'status'],
+      'Invalid --rows-per-day: got "10"; expected no --rows-per-day with --aws',
+    ],
+    [
+      [...AWS, '--stack', 'my stack', 'plan'],
+      'Invalid --stack: got "my stack"; expected a CloudFormation stack name',
+    ],
+    [
+      ['--aws', '--region', 'Ireland', 'plan'],
+      'Invalid --region: got "Ireland"; expected an AWS region such as eu-west-1',
+    ],
+    [['--stack', 'Hindsight', 'plan'], 'Invalid --stack: got "Hindsight"; expected --stack only with --aws'],
+    [
+      [...AWS, 'backfill', '--auto', '--name', 'a b'],
+      'Invalid --name: got "a b"; expected an execution name of 1 to 80',
+    ],
+    [['backfill', '--auto', '--no-wait'], 'Invalid --no-wait: got true; expected --no-wait only with --aws'],
+    [[...AWS, 'migrate'], 'Invalid --aws: got true; expected no --aws with migrate'],
+    [[...AWS, 'lock', '--check'], 'Invalid --aws: got true; expected no --aws with lock'],
+    [[...AWS, 'start'], 'Invalid --aws: got true; expected no --aws with start'],
+    [
+      [...AWS, 'run', '--date', '2026-11-24'],
+      'Invalid date: got "2026-11-24"; expected a date up to yesterday',
+    ],
+    [
+      [...AWS, 'backfill', '--from', '2026-11-20', '--to', '2026-11-10', '--start-stage', 'rolling'],
+      'Invalid to: got "2026-11-10"',
+    ],
+  ])('refuses %j', async (args, message) => {
+    // Act
+    const result = await cli(args);
+
+    // Assess
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).toContain('Nothing was changed.');
+    expect(requests()).toEqual([]);
+    expect(rds.calls()).toHaveLength(0);
+  });
+});
