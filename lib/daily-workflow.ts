@@ -2,10 +2,10 @@ import { Duration } from 'aws-cdk-lib';
 import { EventField, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Fail, JsonPath, type StateMachine, Succeed } from 'aws-cdk-lib/aws-stepfunctions';
+import { Errors, Fail, JsonPath, type StateMachine, Succeed, TaskInput } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Pipeline } from '../lambdas/engine/pipeline';
-import type { DailyInput } from '../lambdas/workflow/contracts';
+import type { CheckEarlierDatesInput, DailyInput } from '../lambdas/workflow/contracts';
 import type { HindsightFunctions } from './functions';
 import { createStateMachine } from './state-machine';
 import {
@@ -21,6 +21,7 @@ import {
 export const DAILY_STATES = {
   resolveDate: 'Resolve Date',
   acquireLease: 'Acquire Lease',
+  checkEarlierDates: 'Check Earlier Dates',
   gaveUp: 'Gave Up Waiting For Lease',
   releaseLease: 'Release Lease',
   releaseAfterFailure: 'Release Lease After Failure',
@@ -44,8 +45,9 @@ export interface DailyWorkflowProps {
 
 /**
  * The daily run, started by a schedule: resolve the date (the day before the scheduled time, or
- * an explicit `{"date"}`), take the lease (waiting while a backfill holds it), run every stage in
- * order, release the lease. A stage failure releases the lease and fails with the stage's error.
+ * an explicit `{"date"}`), take the lease (waiting while a backfill holds it), check that no
+ * earlier date it reads is planned to be rewritten, run every stage in order, release the lease.
+ * A refused check or a stage failure releases the lease and fails with that error.
  */
 export class DailyWorkflow extends Construct {
   readonly stateMachine: StateMachine;
@@ -72,6 +74,14 @@ export class DailyWorkflow extends Construct {
     const releaseAfterFailure = releaseLease(this, DAILY_STATES.releaseAfterFailure, functions, 'daily').next(
       failWithCaughtError(this, DAILY_STATES.failRun),
     );
+    const checkInput: { readonly [K in keyof CheckEarlierDatesInput]: string } = {
+      date: JsonPath.stringAt('$.resolved.date'),
+    };
+    const check = invoke(this, DAILY_STATES.checkEarlierDates, functions.checkEarlierDates, {
+      payload: TaskInput.fromObject(checkInput),
+      resultPath: '$.earlierDates',
+    });
+    check.addCatch(releaseAfterFailure, { errors: [Errors.ALL], resultPath: '$.error' });
     const stages = new StageChain(this, {
       pipeline: props.pipeline,
       functions,
@@ -85,8 +95,13 @@ export class DailyWorkflow extends Construct {
     this.stateMachine = createStateMachine(this, 'StateMachine', {
       kind: 'daily',
       comment: 'Hindsight daily run: every stage, in order, for one date, under the lease.',
-      definition: resolveDate.next(acquire).next(stages.first),
-      invokes: [...functions.stages.values(), functions.resolveDate, functions.lease],
+      definition: resolveDate.next(acquire).next(check).next(stages.first),
+      invokes: [
+        ...functions.stages.values(),
+        functions.resolveDate,
+        functions.lease,
+        functions.checkEarlierDates,
+      ],
       // A run that is still going a day later would overlap the next one.
       timeout: Duration.hours(23),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),

@@ -15,6 +15,7 @@ export const HANDLER_NAMES = [
   'stage',
   'resolve-date',
   'lease',
+  'check-earlier-dates',
   'plan',
   'prepare-date',
   'after-deploy',
@@ -84,6 +85,8 @@ export class HindsightFunctions extends Construct {
   readonly resolveDate: NodejsFunction;
   /** Acquires, renews and releases the lease; also releases it when an execution is aborted (`lease`). */
   readonly lease: NodejsFunction;
+  /** Refuses a daily run whose earlier dates a backfill would rewrite (`check-earlier-dates`). */
+  readonly checkEarlierDates: NodejsFunction;
   /** Validates a backfill's input and plans it (`plan`). */
   readonly plan: NodejsFunction;
   /** Renews the lease, checks earlier dates and applies transitions before a date runs (`prepare-date`). */
@@ -130,6 +133,14 @@ export class HindsightFunctions extends Construct {
     // Acquire moves the fencing token in PostgreSQL as well.
     props.database.grantDataApiAccess(this.lease);
     props.leaseTable.grantReadWrite(this.lease);
+    this.checkEarlierDates = this.define('CheckEarlierDates', {
+      handler: 'check-earlier-dates',
+      description:
+        "Hindsight: before a daily run's stages, check no earlier date it reads is planned to be rewritten",
+      timeout: Duration.minutes(2),
+    });
+    // It only reads the ledger: the Data API and nothing else (no lease table).
+    props.database.grantDataApiAccess(this.checkEarlierDates);
     this.plan = this.define('Plan', {
       handler: 'plan',
       description: 'Hindsight: validate a backfill input and plan it',
@@ -175,7 +186,14 @@ export class HindsightFunctions extends Construct {
 
   /** Every function: the stages in pipeline order, then the control functions. */
   get all(): readonly NodejsFunction[] {
-    return [...this.stages.values(), this.resolveDate, this.lease, this.plan, this.prepareDate];
+    return [
+      ...this.stages.values(),
+      this.resolveDate,
+      this.lease,
+      this.checkEarlierDates,
+      this.plan,
+      this.prepareDate,
+    ];
   }
 
   private define(id: string, spec: FunctionSpec): NodejsFunction {

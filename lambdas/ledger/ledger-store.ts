@@ -89,6 +89,23 @@ async function readInPages<Row extends SqlRow>(sql: SqlExecutor, query: PagedQue
   }
 }
 
+/**
+ * The ledger rows of a date range, and those of the ledger's first date, in one query: a reader of
+ * a window (a daily run's earlier dates) also learns where history starts, as the planner needs.
+ */
+export async function readLedgerWindow(
+  sql: SqlExecutor,
+  range: { from: IsoDate; to: IsoDate },
+): Promise<LedgerRow[]> {
+  const { rows } = await sql.query<StateRecord>(
+    `SELECT ${STATE_COLUMNS} FROM hindsight_stage_state
+     WHERE day BETWEEN $1::date AND $2::date OR day = (SELECT min(day) FROM hindsight_stage_state)
+     ORDER BY day, stage`,
+    [range.from, range.to],
+  );
+  return rows.map(toLedgerRow);
+}
+
 /** The ledger rows of one stage over a window: a stage's inputs. */
 export async function readStageWindow(
   sql: SqlExecutor,

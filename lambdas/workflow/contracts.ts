@@ -22,6 +22,20 @@ export interface ResolvedDate {
   readonly date: IsoDate;
 }
 
+/** Payload of Task "Check Earlier Dates" (the daily run, under the lease, before its first stage). */
+export interface CheckEarlierDatesInput {
+  readonly date: IsoDate;
+}
+/**
+ * Result → ResultPath `$.earlierDates`. When an earlier date the run reads is planned to be
+ * rewritten, the Task fails with error `EarlierDatesStaleError` instead.
+ */
+export interface EarlierDatesChecked {
+  readonly date: IsoDate;
+  /** The earlier dates found fresh (clipped to the history start); null when there were none to check. */
+  readonly checked: { readonly from: IsoDate; readonly to: IsoDate } | null;
+}
+
 /** Payload of the lease Lambda (Tasks "Acquire Lease", "Renew Lease", "Release Lease"). */
 export interface LeaseRequest {
   readonly action: 'acquire' | 'renew' | 'release';

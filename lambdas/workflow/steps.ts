@@ -5,18 +5,30 @@
  */
 import { z } from 'zod';
 import { addDays, dateOf } from '../engine/dates';
-import { HindsightError, InvalidInputError } from '../engine/errors';
+import { EarlierDatesStaleError, HindsightError, InvalidInputError } from '../engine/errors';
 import { type LeaseService, toLeaseGrant } from '../engine/lease';
 import type { Pipeline } from '../engine/pipeline';
-import { type BackfillPlan, formatPlan, parseBackfillInput, planBackfill } from '../engine/planner';
+import {
+  type BackfillPlan,
+  dependencyConflicts,
+  dependencyReadRange,
+  dependencyWindow,
+  formatDependencyConflicts,
+  formatPlan,
+  indexLedger,
+  parseBackfillInput,
+  planBackfill,
+} from '../engine/planner';
 import { executionId, fenceToken, isoDate, parseInput, stageName } from '../engine/schemas';
 import type { SqlClient, SqlExecutor } from '../engine/sql';
 import type { PipelineParams } from '../engine/stage';
 import type { Transition } from '../engine/transition';
-import { readAppliedTransitions, readLedger, toEntry } from '../ledger/ledger-store';
+import { readAppliedTransitions, readLedger, readLedgerWindow, toEntry } from '../ledger/ledger-store';
 import type {
   BackfillPlanResult,
+  CheckEarlierDatesInput,
   DailyInput,
+  EarlierDatesChecked,
   ExecutionStatusChange,
   LeaseGrant,
   LeaseRequest,
@@ -143,6 +155,36 @@ async function release(
 /** Moves the PostgreSQL fence up to a newly granted `token` (never down), so older holders are refused at once. */
 export async function raiseFence(sql: SqlExecutor, token: number): Promise<void> {
   await sql.query('UPDATE hindsight_fence SET token = $1 WHERE id = 1 AND token < $1', [token]);
+}
+
+const checkEarlierDatesSchema = z.strictObject(
+  { date: isoDate },
+  { error: 'an object like {"date": "2026-01-31"} (the date of the daily run)' },
+);
+
+/**
+ * "Check Earlier Dates": under the daily lease, before any stage, refuse to run on top of earlier
+ * dates the auto plan would rewrite (EarlierDatesStaleError). One bounded ledger read: the dates the
+ * run depends on and their own windows, plus the first date, where history starts.
+ */
+export async function checkEarlierDates(
+  deps: Pick<StepDependencies, 'sql' | 'pipeline'>,
+  raw: unknown,
+): Promise<EarlierDatesChecked> {
+  const { date }: CheckEarlierDatesInput = parseInput(checkEarlierDatesSchema, raw);
+  const range = dependencyReadRange(deps.pipeline, date);
+  if (range === null) return { date, checked: null };
+  const ledger = (await readLedgerWindow(deps.sql, range)).map(toEntry);
+  const index = indexLedger(deps.pipeline, ledger);
+  const conflicts = dependencyConflicts(index, date);
+  if (conflicts.length > 0) {
+    throw new EarlierDatesStaleError(
+      date,
+      conflicts.map((conflict) => conflict.date),
+      formatDependencyConflicts(conflicts),
+    );
+  }
+  return { date, checked: dependencyWindow(index, date) };
 }
 
 /**

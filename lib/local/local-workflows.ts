@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { HindsightError } from '../../lambdas/engine/errors';
 import {
+  checkEarlierDates,
   handleLease,
   prepareDate,
   resolveDate,
@@ -154,6 +155,8 @@ function stepFor(handler: string, stage: string | undefined): Step {
       return resolveDate;
     case 'lease':
       return handleLease;
+    case 'check-earlier-dates':
+      return checkEarlierDates;
     case 'plan':
       return validateAndPlan;
     case 'prepare-date':

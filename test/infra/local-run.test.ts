@@ -1,4 +1,4 @@
-import { LeaseHeldError, StageFailedError } from '../../lambdas/engine/errors';
+import { EarlierDatesStaleError, LeaseHeldError, StageFailedError } from '../../lambdas/engine/errors';
 import { pipeline } from '../../lambdas/stages';
 import type { JsonValue, WorkflowDefinition, WorkflowDefinitions } from '../../lib/workflow-definitions';
 import { synthesize } from './support';
@@ -86,6 +86,11 @@ const stageFakes = (fail?: { stage: string; date: string }): Record<string, Hand
     ]),
   );
 
+const checkEarlierDates: Handler = (event): JsonValue => ({
+  date: field(event, 'date'),
+  checked: { from: '2025-12-26', to: '2025-12-31' },
+});
+
 const lease: Handler = (event): JsonValue => {
   if (field(event, 'action') === 'acquire') return { token: 7, expiresAt: '2026-01-02T00:15:00Z' };
   return {};
@@ -101,6 +106,7 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
         ...stageFakes(),
         lease,
         'resolve-date': () => ({ date: '2026-01-01' }),
+        'check-earlier-dates': checkEarlierDates,
       },
     );
 
@@ -109,6 +115,7 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
     expect(calls).toEqual([
       'resolve-date 2026-01-01',
       'lease acquire',
+      'check-earlier-dates 2026-01-01',
       ...pipeline.names.map((stage) => `stage:${stage} 2026-01-01`),
       'lease release',
     ]);
@@ -123,6 +130,7 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
         ...stageFakes({ stage: 'aggregate', date: '2026-01-01' }),
         lease,
         'resolve-date': () => ({ date: '2026-01-01' }),
+        'check-earlier-dates': checkEarlierDates,
       },
     );
 
@@ -132,6 +140,41 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
       cause: 'Stage aggregate failed for 2026-01-01: division by zero',
     });
     expect(calls.slice(-2)).toEqual(['stage:aggregate 2026-01-01', 'lease release']);
+  });
+
+  it('daily: refuses to run on top of stale earlier dates, running no stage and releasing the lease', async () => {
+    // Prepare
+    const refusal = new EarlierDatesStaleError(
+      '2026-01-08',
+      ['2026-01-07'],
+      ['2026-01-07 (1 date): rerun from ingest, read by rolling; why: ingest has not run'],
+    );
+
+    // Act
+    const { calls, output } = run(
+      definitions.daily,
+      {},
+      {
+        ...stageFakes(),
+        lease,
+        'resolve-date': () => ({ date: '2026-01-08' }),
+        'check-earlier-dates': () => {
+          throw refusal;
+        },
+      },
+    );
+
+    // Assess
+    await expect(failureOf(output)).resolves.toEqual({
+      error: 'EarlierDatesStaleError',
+      cause: refusal.message,
+    });
+    expect(calls).toEqual([
+      'resolve-date',
+      'lease acquire',
+      'check-earlier-dates 2026-01-08',
+      'lease release',
+    ]);
   });
 
   it('daily: gives up when the lease stays held', async () => {

@@ -85,6 +85,7 @@ describe('Class: HindsightStack', () => {
         [
           ...pipeline.names.map(() => 'stage'),
           'after-deploy',
+          'check-earlier-dates',
           'lease',
           'plan',
           'prepare-date',
@@ -238,6 +239,31 @@ describe('Class: HindsightStack', () => {
       ]);
     });
 
+    it('gives the check of earlier dates the Data API and its secret only: it reads the ledger, never the lease', () => {
+      // Prepare
+      const [role] = resourcesOfType(owned.json, 'AWS::Lambda::Function')
+        .filter(
+          ([, fn]) => (fn.Metadata as Record<string, unknown>)['hindsight:handler'] === 'check-earlier-dates',
+        )
+        .map(
+          ([, fn]) => (fn.Properties as { Role: { 'Fn::GetAtt': [string, string] } }).Role['Fn::GetAtt'][0],
+        );
+
+      // Act
+      const actions = statementsOf(owned.json)
+        .filter(({ roles }) => roles.includes(role ?? ''))
+        .flatMap(({ statement }) => list(statement.Action));
+
+      // Assess
+      expect(role).toBeDefined();
+      expect(actions).toEqual(
+        expect.arrayContaining(['rds-data:ExecuteStatement', 'secretsmanager:GetSecretValue']),
+      );
+      expect(new Set(actions.map((action) => action.split(':')[0]))).toEqual(
+        new Set(['rds-data', 'secretsmanager', 'logs', 'xray']),
+      );
+    });
+
     it('deploys: no dependency cycle between resources', () => {
       expect(findCycle(owned.json)).toBeUndefined();
       expect(findCycle(imported.json)).toBeUndefined();
@@ -266,7 +292,15 @@ describe('Class: HindsightStack', () => {
 
     it('lets every function that runs SQL use the Data API and read the secret, and no other', () => {
       // The lease function too: acquiring moves the fencing token in PostgreSQL. After-deploy migrates.
-      const sqlHandlers = new Set(['stage', 'plan', 'prepare-date', 'lease', 'after-deploy']);
+      // The daily run's check reads the ledger.
+      const sqlHandlers = new Set([
+        'stage',
+        'plan',
+        'prepare-date',
+        'lease',
+        'after-deploy',
+        'check-earlier-dates',
+      ]);
       for (const [id, fn] of resourcesOfType(owned.json, 'AWS::Lambda::Function')) {
         const handler = String((fn.Metadata as Record<string, unknown> | undefined)?.['hindsight:handler']);
         const role = (fn.Properties as { Role: { 'Fn::GetAtt': [string, string] } }).Role['Fn::GetAtt'][0];

@@ -43,6 +43,7 @@ describe('Function: synthesizeWorkflowDefinitions', () => {
     expect(handlers(synthesized, 'daily')).toEqual({
       'Resolve Date': 'resolve-date',
       'Acquire Lease': 'lease',
+      'Check Earlier Dates': 'check-earlier-dates',
       ...stages,
       'Release Lease': 'lease',
       'Release Lease After Failure': 'lease',

@@ -58,7 +58,7 @@ function retriedErrors(state: AslState): string[] {
 }
 
 describe('Workflow: daily', () => {
-  it('runs Resolve Date, Acquire Lease, every stage in order, Release Lease, then succeeds', () => {
+  it('runs Resolve Date, Acquire Lease, Check Earlier Dates, every stage in order, Release Lease, then succeeds', () => {
     // Act
     const path = happyPath(daily, () => {
       throw new Error('The daily run has no Choice');
@@ -68,6 +68,7 @@ describe('Workflow: daily', () => {
     expect(path).toEqual([
       DAILY_STATES.resolveDate,
       DAILY_STATES.acquireLease,
+      DAILY_STATES.checkEarlierDates,
       ...stageTaskNames,
       DAILY_STATES.releaseLease,
       DAILY_STATES.finish,
@@ -114,6 +115,26 @@ describe('Workflow: daily', () => {
       Type: 'Fail',
       Error: 'GaveUpWaitingForLeaseError',
     });
+  });
+
+  it('checks the earlier dates under the lease, before any stage, failing with the refusal after releasing the lease', () => {
+    // Prepare
+    const check = stateOf(daily, DAILY_STATES.checkEarlierDates);
+
+    // Assess
+    expect(stateOf(daily, DAILY_STATES.acquireLease).Next).toBe(DAILY_STATES.checkEarlierDates);
+    expect(definitions.daily.tasks[DAILY_STATES.checkEarlierDates]?.handler).toBe('check-earlier-dates');
+    expect(check).toMatchObject({
+      Parameters: { 'date.$': '$.resolved.date' },
+      ResultPath: '$.earlierDates',
+      TimeoutSeconds: expect.any(Number),
+      Next: stageTaskNames[0],
+    });
+    // Transient Lambda errors only: a refusal (EarlierDatesStaleError) is not retried.
+    expect(retriedErrors(check)).toEqual(TRANSIENT_LAMBDA_ERRORS);
+    expect(catchesOf(check)).toEqual([
+      { errors: ['States.ALL'], resultPath: '$.error', next: DAILY_STATES.releaseAfterFailure },
+    ]);
   });
 
   it('fails with the stage error after releasing the lease when a stage fails', () => {
@@ -300,8 +321,8 @@ describe('Workflows: both', () => {
     expect(result.isValid).toBe(true);
   });
 
-  it('daily: every stage Task retries transient Lambda errors only, and its Catch reaches the lease release', () => {
-    for (const name of stageTaskNames) {
+  it('daily: the check and every stage Task retry transient Lambda errors only, and their Catch reaches the lease release', () => {
+    for (const name of [DAILY_STATES.checkEarlierDates, ...stageTaskNames]) {
       const task = stateOf(daily, name);
       expect(retriedErrors(task)).toEqual(TRANSIENT_LAMBDA_ERRORS);
       const afterCatch = [...reachableFrom(daily, catchesOf(task)[0]?.next ?? '')];
@@ -354,7 +375,7 @@ describe('Workflows: both', () => {
         `  per backfill execution, besides its dates: ${overhead.length} (${overhead.join(' → ')})`,
       ].join('\n'),
     );
-    expect(dailyRun).toHaveLength(pipeline.names.length + 4);
+    expect(dailyRun).toHaveLength(pipeline.names.length + 5);
     expect(firstStage).toHaveLength(pipeline.names.length + 3);
   });
 });

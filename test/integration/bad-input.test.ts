@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { dateOf } from '../../lambdas/engine/dates';
 import { pipeline } from '../../lambdas/stages';
-import { handleLease, prepareDate, runStageTask } from '../../lambdas/workflow/steps';
+import { checkEarlierDates, handleLease, prepareDate, runStageTask } from '../../lambdas/workflow/steps';
 import { type LocalServices, openLocalServices } from '../../lib/local/local-services';
 import { type ExecutionOutcome, LocalWorkflows } from '../../lib/local/local-workflows';
 import type { JsonValue, WorkflowDefinitions } from '../../lib/workflow-definitions';
@@ -40,6 +40,7 @@ const badInputSchema = z.strictObject({
     'backfill-input',
     'daily-input',
     'handler:lease',
+    'handler:check-earlier-dates',
     'handler:prepare-date',
     'handler:stage',
     'cli',
@@ -151,6 +152,8 @@ async function attempt(entry: BadInput): Promise<Attempt> {
       return fromOutcome(await workflows.start('daily', entry.input).done);
     case 'handler:lease':
       return fromCall(() => handleLease(deps, entry.input));
+    case 'handler:check-earlier-dates':
+      return fromCall(() => checkEarlierDates(deps, entry.input));
     case 'handler:prepare-date':
       return fromCall(() => prepareDate(deps, entry.input));
     case 'handler:stage':
