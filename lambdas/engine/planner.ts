@@ -538,15 +538,6 @@ function planAuto(
   const range = autoRange(index, input);
   if (range === null) return emptyPlan();
   const { from, to } = range;
-  const days = daysBetween(from, to) + 1;
-  if (days > maxDays) {
-    throw InvalidInputError.of(
-      input.from === undefined ? 'from' : 'to',
-      undefined,
-      `a date: without it, auto mode covers the ledger's ${from} .. ${to} (${days} days), ` +
-        `more than the maximum of ${maxDays} days; give from and to`,
-    );
-  }
   const dates: PlannedDate[] = [];
   for (const { date, start, startReasons } of walk(index, from, to, historyStartOf(index, from), false)) {
     if (start < 0) continue;
@@ -557,6 +548,20 @@ function planAuto(
       reasons: startReasons,
       transitions: [],
     });
+  }
+  // A given range was held to maxDays when parsed. Without one the ledger may be longer than that
+  // (years of history): what one backfill may cover is then the span of the dates it reruns.
+  const first = dates[0]?.date;
+  const last = dates.at(-1)?.date;
+  if (first !== undefined && last !== undefined && daysBetween(first, last) + 1 > maxDays) {
+    const days = daysBetween(first, last) + 1;
+    throw InvalidInputError.of(
+      input.from === undefined ? 'from' : 'to',
+      undefined,
+      `a date: without it, auto mode reruns dates from ${first} to ${last} (${days} days), more than ` +
+        `the maximum of ${maxDays} days one backfill covers; backfill it in parts, the first with ` +
+        `from ${first} and to ${addDays(first, maxDays - 1)}`,
+    );
   }
   return finish('auto', from, to, dates, pipeline);
 }

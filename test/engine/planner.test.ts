@@ -277,19 +277,35 @@ describe('Function: planBackfill', () => {
       expect(formatPlan(result, ORDERS)).toBe('Nothing to do: the ledger is empty and no range was given.');
     });
 
-    it('refuses a ledger longer than maxDays when no range is given', () => {
+    it('plans a ledger longer than maxDays when the dates it reruns fit in maxDays', () => {
+      // Prepare: 14 days of history, the last 3 missing their last stage
+      const ledger = history(ORDERS, '2026-01-01', '2026-01-11');
+      for (const date of ['2026-01-12', '2026-01-13', '2026-01-14']) {
+        ledger.runStages(ORDERS, date, ORDERS.names.slice(0, -1));
+      }
+
+      // Act
+      const result = plan(ORDERS, ledger, { maxDays: 10 });
+
+      // Assess
+      expect(result).toMatchObject({ from: '2026-01-01', to: '2026-01-14', skipped: 11 });
+      expect(starts(result)).toEqual(['2026-01-12 publish', '2026-01-13 publish', '2026-01-14 publish']);
+    });
+
+    it('refuses when no range is given and the dates to rerun span more than maxDays', () => {
       // Prepare
       const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
 
       // Act & Assess
-      expect(() => plan(ORDERS, ledger, { maxDays: 10 })).toThrow(
+      expect(() => plan(bump(ORDERS, 'aggregate'), ledger, { maxDays: 10 })).toThrow(
         new InvalidInputError([
           {
             field: 'from',
             value: undefined,
             accepted:
-              "a date: without it, auto mode covers the ledger's 2026-01-01 .. 2026-01-14 (14 days), " +
-              'more than the maximum of 10 days; give from and to',
+              'a date: without it, auto mode reruns dates from 2026-01-01 to 2026-01-14 (14 days), ' +
+              'more than the maximum of 10 days one backfill covers; backfill it in parts, the first ' +
+              'with from 2026-01-01 and to 2026-01-10',
           },
         ]),
       );
