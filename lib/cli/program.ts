@@ -125,6 +125,7 @@ function buildProgram(io: CliIo): Command {
   const localOnly = (command: string, why: string) => {
     if (program.opts<TargetOptions>().aws)
       throw InvalidInputError.of('--aws', true, `no --aws with ${command}: ${why}`);
+    checkTargetOptions(globals());
   };
 
   program
@@ -436,7 +437,7 @@ async function openTarget(options: TargetOptions, pipeline: Pipeline, io: CliIo)
     stackName: options.stack ?? REPOSITORY_CONFIG.stackName,
     ...(options.region === undefined ? {} : { region: options.region }),
     pipeline,
-    transitions: loadTransitions(options) ?? (options.stages === undefined ? repositoryTransitions : []),
+    transitions: loadTransitions(options) ?? repositoryTransitions,
     maxBackfillDays: MAX_DAYS,
     now: io.now,
     pollMs: io.pollMs ?? 5_000,

@@ -617,6 +617,10 @@ describe('hindsight --aws: bad usage is refused before any AWS call', () => {
     [[...AWS, 'lock', '--check'], 'Invalid --aws: got true; expected no --aws with lock'],
     [[...AWS, 'start'], 'Invalid --aws: got true; expected no --aws with start'],
     [
+      ['--region', 'eu-west-1', 'lock', '--check'],
+      'Invalid --region: got "eu-west-1"; expected --region only with --aws',
+    ],
+    [
       [...AWS, 'run', '--date', '2026-11-24'],
       'Invalid date: got "2026-11-24"; expected a date up to yesterday',
     ],
