@@ -90,16 +90,14 @@ export function invoke(
   return task;
 }
 
-/** The payload of a lease Task, typed by the contract. */
-function leasePayload(action: LeaseRequest['action'], kind: LeaseKind, token?: number): TaskInput {
-  const request: Record<keyof LeaseRequest, string | number | undefined> = {
+/** The payload of a lease Task, typed by the contract: the holder is this execution, and no token. */
+function leasePayload(action: 'acquire' | 'release', kind: LeaseKind): TaskInput {
+  const request: Omit<Record<keyof LeaseRequest, string>, 'token'> = {
     action,
     kind,
     executionId: JsonPath.executionId,
-    token,
   };
-  const defined = Object.fromEntries(Object.entries(request).filter(([, value]) => value !== undefined));
-  return TaskInput.fromObject(defined);
+  return TaskInput.fromObject(request);
 }
 
 /** "Acquire Lease" → `$.lease`: retries a contended write at once, and a held lease for `wait`. */
@@ -123,7 +121,13 @@ export function acquireLease(
   return task;
 }
 
-/** A release of the lease this execution holds (token at `$.lease.token`); keeps the state as it was. */
+/**
+ * A release of whatever lease this execution holds, named by its execution id; keeps the state as
+ * it was. No token: after a redrive, "Prepare Date" re-takes the lease under a new token that
+ * `$.lease.token` does not know, and a release with the old one would release nothing. The id is
+ * enough, since only this execution can be the holder it names; the fence still moves past the
+ * released token.
+ */
 export function releaseLease(
   scope: Construct,
   stateName: string,
@@ -131,7 +135,7 @@ export function releaseLease(
   kind: LeaseKind,
 ): LambdaInvoke {
   const task = invoke(scope, stateName, functions.lease, {
-    payload: leasePayload('release', kind, JsonPath.numberAt('$.lease.token')),
+    payload: leasePayload('release', kind),
   });
   task.addRetry({
     errors: [ERRORS.leaseContended],

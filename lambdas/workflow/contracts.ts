@@ -42,7 +42,10 @@ export interface LeaseRequest {
   readonly kind: LeaseKind;
   /** `$$.Execution.Id` of the workflow holding (or asking for) the lease. */
   readonly executionId: string;
-  /** For renew/release: the token returned by acquire. */
+  /**
+   * For renew: the token returned by acquire. A release may leave it out (the workflows do): it then
+   * releases whatever lease `executionId` holds, whichever token it was re-taken under.
+   */
   readonly token?: number;
 }
 

@@ -345,6 +345,22 @@ describe('Workflows: both', () => {
     ]);
   });
 
+  it('releases the lease by the holder, this execution, with no token: a redriven backfill holds it under a newer one', () => {
+    for (const workflow of ['daily', 'backfill'] as const) {
+      const releases = allStates(definitions[workflow].definition).filter(([name, state]) =>
+        isRelease(workflow, name, state),
+      );
+      expect(releases.map(([name]) => name).sort()).toEqual(['Release Lease', 'Release Lease After Failure']);
+      for (const [, state] of releases) {
+        expect(state.Parameters).toEqual({
+          action: 'release',
+          kind: workflow,
+          'executionId.$': '$$.Execution.Id',
+        });
+      }
+    }
+  });
+
   it("sets an explicit timeout on every Task, beyond the local runner's 60 s default", () => {
     for (const workflow of ['daily', 'backfill'] as const) {
       for (const [name, state] of allStates(definitions[workflow].definition)) {

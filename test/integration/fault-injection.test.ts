@@ -24,7 +24,7 @@ import { pipeline as original } from '../../lambdas/stages';
 import { handleLease, prepareDate, runStageTask } from '../../lambdas/workflow/steps';
 import { type LocalServices, openLocalServices } from '../../lib/local/local-services';
 import { type ExecutionOutcome, LocalWorkflows, type TaskEvent } from '../../lib/local/local-workflows';
-import type { WorkflowDefinitions } from '../../lib/workflow-definitions';
+import type { AslState, JsonObject, JsonValue, WorkflowDefinitions } from '../../lib/workflow-definitions';
 import { runStateName } from '../../lib/workflow-states';
 import { dumpTables, resetDatabase } from '../support/databases';
 import { backfillOutput } from '../support/local-stores';
@@ -197,6 +197,43 @@ const prepareDateTask = (execution: string, date: IsoDate) =>
 const stageTask = (execution: string, state: string, date: IsoDate) =>
   taskInput(stageInput, (input) => input.date, execution, state, date);
 
+/**
+ * The payload a Task state sends, as Step Functions builds it from its Parameters: literal fields
+ * as they are, `key.$` fields read from the state input (`$.…`) or the execution (`$$.Execution.Id`).
+ */
+function payloadOf(task: AslState | undefined, input: JsonObject, executionId: string): JsonObject {
+  const parameters = task?.Parameters;
+  if (
+    parameters === undefined ||
+    parameters === null ||
+    typeof parameters !== 'object' ||
+    Array.isArray(parameters)
+  )
+    throw new Error('A Task state without Parameters.');
+  const payload: JsonObject = {};
+  for (const [key, value] of Object.entries(parameters)) {
+    if (!key.endsWith('.$')) {
+      payload[key] = value;
+      continue;
+    }
+    const path = String(value);
+    let resolved: JsonValue | undefined;
+    if (path === '$$.Execution.Id') resolved = executionId;
+    else if (path.startsWith('$.')) {
+      resolved = input;
+      for (const part of path.slice(2).split('.')) {
+        resolved =
+          resolved !== null && typeof resolved === 'object' && !Array.isArray(resolved)
+            ? resolved[part]
+            : undefined;
+      }
+    }
+    if (resolved === undefined) throw new Error(`Cannot resolve ${path} for ${key}.`);
+    payload[key.slice(0, -2)] = resolved;
+  }
+  return payload;
+}
+
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'hindsight-faults-'));
   definitions = testWorkflowDefinitions('fault-injection', original);
@@ -367,6 +404,50 @@ describe('a failed backfill date, redriven', () => {
     figures.lines.push(
       `  redrive of ${faultDate}: Prepare Date re-took the lease with token ${prepared.token} ` +
         `(the failed attempt had ${run.token}); the old token was refused`,
+    );
+  });
+
+  it('frees the lease at the end of a redriven backfill, whose Prepare Date re-took it under a new token', async () => {
+    // Prepare: a backfill failing on its last date; its Catch released the lease
+    await fromScratch(stage);
+    await restoreTables(sql);
+    const lastDate = DATES[DATES.length - 1];
+    const fault: Fault = { armed: true, date: lastDate, injected: 0 };
+    const code = changedPipeline(stage, fault);
+    const failed = (await workflowsFor(code)).start('backfill', { mode: 'auto' });
+    expect((await failed.done).status).toBe('FAILED');
+    figures.faultsInjected += fault.injected;
+    fault.armed = false;
+    const prepare = prepareDateTask(failed.executionId, lastDate);
+    const deps = withCode(code).deps;
+
+    // Act: the redrive. The failed item runs again with its own input; its chain uses Prepare Date's token.
+    const prepared = await prepareDate(deps, prepare);
+    for (const name of code.names.slice(code.indexOf(prepared.startStage))) {
+      await runStageTask(deps, name, {
+        date: prepared.date,
+        token: prepared.token,
+        executionId: failed.executionId,
+      });
+    }
+    // The Map is done: the backfill's own "Release Lease", with the payload its definition builds
+    // from the state (whose $.lease.token is still the one the first Acquire Lease returned).
+    const states = definitions.backfill.definition.States;
+    const state = { lease: { token: prepare.token }, plan: {} };
+    const released = await handleLease(deps, payloadOf(states['Release Lease'], state, failed.executionId));
+
+    // Assess: the lease is free and the fence has moved past the re-taken token
+    expect(prepared.token).toBeGreaterThan(prepare.token);
+    expect(released).toEqual({ released: true });
+    expect(await readLease(services)).toMatchObject({ holder: null, token: prepared.token });
+    expect(await fenceToken()).toBe(prepared.token + 1);
+    expect(await dumpOwned()).toEqual(await fromScratch(stage));
+    // A redrive that fails again releases through "Release Lease After Failure", which sends the same.
+    expect(states['Release Lease After Failure']?.Parameters).toEqual(states['Release Lease']?.Parameters);
+    figures.faultsRecovered++;
+    figures.lines.push(
+      `  redrive of the last date ${lastDate}: re-taken with token ${prepared.token} (the backfill acquired ${prepare.token}); ` +
+        'the final Release Lease freed it',
     );
   });
 
