@@ -1,6 +1,8 @@
 /**
  * A daily run that starts while a backfill holds the lease waits for the backfill to release it,
- * then runs its date: the two never interleave, and the date is never skipped. In-process, on the
+ * then runs its date: the two never interleave, and the date is never skipped. One that takes the
+ * lease before the backfill does finds the earlier dates it reads still planned to be rewritten and
+ * is refused, writing nothing; the backfill its refusal names then runs it. In-process, on the
  * synthesized workflows and PGlite, with the daily started at different points of the backfill.
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -14,8 +16,13 @@ import type { PipelineParams } from '../../lambdas/engine/stage';
 import { type HistoryRow, readHistory, readLedger, toEntry } from '../../lambdas/ledger/ledger-store';
 import { pipeline as repositoryPipeline } from '../../lambdas/stages';
 import { cachedWorkflowDefinitions } from '../../lib/local/cached-definitions';
-import { LOCAL_LEASE_TABLE, openLocalServices } from '../../lib/local/local-services';
-import { type LocalExecution, LocalWorkflows, type TaskEvent } from '../../lib/local/local-workflows';
+import { LOCAL_LEASE_TABLE, type LocalServices, openLocalServices } from '../../lib/local/local-services';
+import {
+  type ExecutionOutcome,
+  type LocalExecution,
+  LocalWorkflows,
+  type TaskEvent,
+} from '../../lib/local/local-workflows';
 import type { WorkflowDefinitions } from '../../lib/workflow-definitions';
 import { pipeline as transformV2Pipeline } from '../fixtures/stages-transform-v2';
 
@@ -70,10 +77,20 @@ interface Trial {
   readonly history: readonly HistoryRow[];
   readonly backfill: LocalExecution;
   readonly daily: LocalExecution;
+  readonly dailyOutcome: ExecutionOutcome;
+  readonly services: LocalServices;
 }
 
-/** On a copy of the 20 days run with v1: a v2 auto backfill, and a daily run for NEW_DATE started when `trigger` says. */
-async function trial(name: string, pipeline: Pipeline, trigger: Trigger): Promise<Trial> {
+/**
+ * On a copy of the 20 days run with v1: a v2 auto backfill, and a daily run for NEW_DATE started
+ * when `trigger` says; then `more`, with the services still open.
+ */
+async function trial(
+  name: string,
+  pipeline: Pipeline,
+  trigger: Trigger,
+  more: (result: Trial) => Promise<void> = async (result) => expectRan(result, pipeline),
+): Promise<Trial> {
   const began = Date.now();
   mkdirSync(join(root, name));
   const dataDir = join(root, name, 'data');
@@ -104,7 +121,6 @@ async function trial(name: string, pipeline: Pipeline, trigger: Trigger): Promis
     if (daily === undefined)
       throw new Error(`${name}: the trigger never fired (${backfillEvents.length} events)`);
     const dailyOutcome = await daily.done;
-    expect(dailyOutcome).toMatchObject({ status: 'SUCCEEDED' });
 
     const history = await readHistory(services.deps.sql);
     // Nothing is left to do under the new code: the daily date read the backfilled inputs.
@@ -120,14 +136,46 @@ async function trial(name: string, pipeline: Pipeline, trigger: Trigger): Promis
       `${name}: backfill ${backfillEvents.length} task events; daily started at event ${triggerEvent}; ` +
         `trial took ${Date.now() - began} ms`,
     );
-    return { backfillEvents, triggeredAt, triggerState, history, backfill, daily };
+    const result = {
+      backfillEvents,
+      triggeredAt,
+      triggerState,
+      history,
+      backfill,
+      daily,
+      dailyOutcome,
+      services,
+    };
+    await more(result);
+    return result;
   } finally {
     await services.close();
   }
 }
 
+/** The daily succeeded, and nothing is left to plan under the new code up to its date. */
+async function expectRan(result: Trial, pipeline: Pipeline): Promise<void> {
+  expect(result.dailyOutcome).toMatchObject({ status: 'SUCCEEDED' });
+  await expectNothingLeftUpToNewDate(result.services, pipeline);
+}
+
+/** Every date up to NEW_DATE is fresh under the new code: run, and on fresh inputs. */
+async function expectNothingLeftUpToNewDate(services: LocalServices, pipeline: Pipeline): Promise<void> {
+  const ledger = (await readLedger(services.deps.sql)).map(toEntry);
+  const after = planBackfill({
+    pipeline,
+    ledger,
+    mode: 'auto',
+    to: NEW_DATE,
+    today: dateOf(new Date()),
+    maxDays: 3660,
+  });
+  expect(after.dates).toEqual([]);
+}
+
 /** The daily's stage runs all started after the backfill's last one finished, and it ran every stage of its date. */
 function expectWaitedAndRan(name: string, result: Trial, pipeline: Pipeline): void {
+  expect(result.dailyOutcome).toMatchObject({ status: 'SUCCEEDED' });
   const backfillRuns = result.history.filter((run) => run.executionId === result.backfill.executionId);
   const dailyRuns = result.history.filter((run) => run.executionId === result.daily.executionId);
   // 20 dates from transform: 4 stages each.
@@ -153,6 +201,46 @@ describe('a daily run started during a backfill', () => {
       events.some((event) => event.state === 'Prepare Date'),
     );
     expectWaitedAndRan('first-prepare-date', result, transformV2Pipeline);
+  });
+
+  it('started before the backfill takes the lease, runs after it on fresh dates, or is refused and then run by the backfill it names', async () => {
+    let refused = false;
+    const result = await trial(
+      'before-acquire',
+      transformV2Pipeline,
+      (events) => events.at(-1)?.state === 'Validate And Plan',
+      async (trialResult) => {
+        const { dailyOutcome, services } = trialResult;
+        if (dailyOutcome.status === 'SUCCEEDED') return expectRan(trialResult, transformV2Pipeline);
+        // It took the lease first: the earlier dates rolling reads were still v1, so it wrote nothing.
+        refused = true;
+        expect(dailyOutcome).toMatchObject({ status: 'FAILED', error: 'EarlierDatesStaleError' });
+        const named = `{"mode": "auto", "to": "${NEW_DATE}"}`;
+        expect(dailyOutcome.status === 'FAILED' && dailyOutcome.cause).toContain(named);
+        expect(
+          trialResult.history.filter((run) => run.executionId === trialResult.daily.executionId),
+        ).toEqual([]);
+        // The date is planned by the backfill it names, which runs it (the earlier dates are fresh now).
+        const workflows = await LocalWorkflows.create(services, definitions, { pauseMs: PAUSE_MS });
+        const again = await workflows.start('backfill', JSON.parse(named)).done;
+        expect(again).toMatchObject({
+          status: 'SUCCEEDED',
+          output: { dates: [{ date: NEW_DATE, startStage: 'ingest' }] },
+        });
+        const ledger = (await readLedger(services.deps.sql)).map(toEntry);
+        expect(
+          ledger
+            .filter((entry) => entry.date === NEW_DATE)
+            .map((entry) => entry.stage)
+            .sort(),
+        ).toEqual([...transformV2Pipeline.names].sort());
+        await expectNothingLeftUpToNewDate(services, transformV2Pipeline);
+      },
+    );
+    console.log(
+      `before-acquire: the daily ${refused ? 'took the lease first and was refused' : 'waited and ran'}`,
+    );
+    if (!refused) expectWaitedAndRan('before-acquire', result, transformV2Pipeline);
   });
 
   it('never interleaves with the backfill nor skips its date, wherever in the backfill it starts', async () => {

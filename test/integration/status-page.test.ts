@@ -44,8 +44,12 @@ import { decodePng } from '../support/png';
 const run = promisify(execFile);
 const FIXTURE = 'test/fixtures/stages-transform-v2.ts';
 const STAGES = ['ingest', 'transform', 'aggregate', 'rolling', 'publish'];
-/** Five dates run with v1; 2026-03-04 is never run. */
-const RUN_DATES = ['2026-03-01', '2026-03-02', '2026-03-03', '2026-03-05', '2026-03-06'];
+/**
+ * Five dates run with v1; 2026-03-04 is never run. The daily run refuses a date whose rolling
+ * window holds a missing date, so the two after the gap are run by an explicit backfill.
+ */
+const DAILY_DATES = ['2026-03-01', '2026-03-02', '2026-03-03'];
+const AFTER_GAP = { from: '2026-03-05', to: '2026-03-06', startStage: 'ingest' };
 const SHOWN_DATES = ['2026-03-01', '2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05', '2026-03-06'];
 const NOW = new Date('2026-03-07T06:30:00.000Z');
 const WINDOW = { width: 1200, height: 900 };
@@ -89,7 +93,7 @@ async function timed<T>(what: string, work: () => Promise<T>): Promise<T> {
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'hindsight-status-page-'));
   dataDir = join(root, 'data');
-  await timed(`${RUN_DATES.length} daily runs (v1)`, async () => {
+  await timed(`${DAILY_DATES.length} daily runs and a backfill of 2 dates (v1)`, async () => {
     const services = await openLocalServices({
       dataDir,
       pipeline: repositoryPipeline,
@@ -98,10 +102,12 @@ beforeAll(async () => {
     try {
       const definitions = cachedWorkflowDefinitions(services.dataDir, repositoryPipeline);
       const workflows = await LocalWorkflows.create(services, definitions, { pauseMs: 50 });
-      for (const date of RUN_DATES) {
+      for (const date of DAILY_DATES) {
         const outcome = await workflows.start('daily', { date }).done;
         if (outcome.status !== 'SUCCEEDED') throw new Error(`daily ${date}: ${JSON.stringify(outcome)}`);
       }
+      const outcome = await workflows.start('backfill', AFTER_GAP).done;
+      if (outcome.status !== 'SUCCEEDED') throw new Error(`backfill: ${JSON.stringify(outcome)}`);
     } finally {
       await services.close();
     }
