@@ -67,7 +67,8 @@ export class DailyWorkflow extends Construct {
         error: ERRORS.gaveUpWaitingForLease,
         cause:
           `The lease stayed held for ${props.leaseWait.toHumanString()}, so this date did not run. ` +
-          'It shows as missing in the next plan: a backfill in auto mode runs it.',
+          'Later daily runs whose window reads it are refused until it has run: start the backfill ' +
+          '{"mode": "auto", "to": "<the last date to run>"}, which runs it and them in order.',
       }),
       { errors: [ERRORS.leaseHeld], resultPath: '$.error' },
     );
