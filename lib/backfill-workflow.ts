@@ -11,10 +11,11 @@ import {
   type StateMachine,
   StateMachineType,
   Succeed,
+  TaskInput,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Pipeline } from '../lambdas/engine/pipeline';
-import type { PrepareDateInput } from '../lambdas/workflow/contracts';
+import type { PrepareDateInput, ValidateAndPlanInput } from '../lambdas/workflow/contracts';
 import type { HindsightFunctions } from './functions';
 import { createStateMachine } from './state-machine';
 import {
@@ -84,7 +85,15 @@ export class BackfillWorkflow extends Construct {
     super(scope, id);
     const { functions, pipeline } = props;
 
-    const plan = invoke(this, BACKFILL_STATES.validateAndPlan, functions.plan, { resultPath: '$.plan' });
+    // The execution's input as typed (which need not be an object), and the id the plan is stored under.
+    const planInput: { readonly [K in keyof ValidateAndPlanInput]: string } = {
+      request: JsonPath.executionInput,
+      executionId: JsonPath.executionId,
+    };
+    const plan = invoke(this, BACKFILL_STATES.validateAndPlan, functions.plan, {
+      payload: TaskInput.fromObject(planInput),
+      resultPath: '$.plan',
+    });
     // The error replaces the state (no ResultPath means $): the input may not even be an object to
     // add it to. Left implicit because aws-local-stepfunctions mishandles an explicit "$".
     plan.addCatch(
@@ -102,12 +111,12 @@ export class BackfillWorkflow extends Construct {
     );
 
     const itemInput: { readonly [K in keyof PrepareDateInput]: string | number } = {
-      item: JsonPath.stringAt('$$.Map.Item.Value'),
+      position: JsonPath.numberAt('$$.Map.Item.Value'),
       executionId: JsonPath.executionId,
       token: JsonPath.numberAt('$.lease.token'),
     };
     const eachDate = new FailFastDistributedMap(this, BACKFILL_STATES.backfillEachDate, {
-      itemsPath: '$.plan.dates',
+      itemsPath: '$.plan.positions',
       itemSelector: itemInput,
       maxConcurrency: 1,
       toleratedFailureCount: 0,

@@ -734,7 +734,14 @@ export function dependencyConflicts(index: LedgerIndex, date: IsoDate): Dependen
  * A human summary: one line per run of consecutive dates sharing a start stage, why they rerun,
  * then the totals against a full rerun of the range.
  */
-export function formatPlan(plan: BackfillPlan, pipeline: Pipeline): string {
+export function formatPlan(
+  plan: BackfillPlan,
+  pipeline: Pipeline,
+  options: {
+    /** Show at most this many runs of dates, then say how many more there are. @default all */
+    readonly maxRuns?: number;
+  } = {},
+): string {
   if (plan.from === null || plan.to === null)
     return 'Nothing to do: the ledger is empty and no range was given.';
   if (plan.dates.length === 0) return `Nothing to do: every date in ${plan.from} .. ${plan.to} is fresh.`;
@@ -743,7 +750,9 @@ export function formatPlan(plan: BackfillPlan, pipeline: Pipeline): string {
     `Backfill plan (${plan.mode}) for ${plan.from} .. ${plan.to}: ${count(plan.dates.length, 'date')} to rerun, ` +
       `${plan.skipped} fresh and skipped.`,
   ];
-  for (const group of groupDates(plan.dates)) {
+  const groups = groupDates(plan.dates);
+  const shownGroups = groups.slice(0, options.maxRuns ?? groups.length);
+  for (const group of shownGroups) {
     const first = group[0];
     const last = group[group.length - 1];
     const span = first.date === last.date ? first.date : `${first.date} .. ${last.date}`;
@@ -755,6 +764,14 @@ export function formatPlan(plan: BackfillPlan, pipeline: Pipeline): string {
     lines.push(`      why: ${shown.join('; ')}`);
     const transitions = [...new Set(group.flatMap((date) => date.transitions))];
     if (transitions.length > 0) lines.push(`      transitions first: ${transitions.join(', ')}`);
+  }
+  if (shownGroups.length < groups.length) {
+    const hidden = groups.slice(shownGroups.length);
+    const dates = hidden.reduce((sum, group) => sum + group.length, 0);
+    lines.push(
+      `  … and ${count(hidden.length, 'more run')} of dates (${count(dates, 'date')}, ${hidden[0][0].date} on); ` +
+        '`hindsight plan` shows them all',
+    );
   }
   const { stageRuns, fullRerunStageRuns } = plan.totals;
   const saving =

@@ -133,12 +133,23 @@ export function withObservability<R>(
 
 /** The string at `path` in an untrusted event (a Task payload not yet validated), if there is one. */
 export function textAt(event: unknown, ...path: readonly string[]): string | undefined {
+  const value = valueAt(event, path);
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** A number in an event that may not have the expected shape (undefined when absent or not a number). */
+export function numberAt(event: unknown, ...path: readonly string[]): number | undefined {
+  const value = valueAt(event, path);
+  return typeof value === 'number' ? value : undefined;
+}
+
+function valueAt(event: unknown, path: readonly string[]): unknown {
   let value: unknown = event;
   for (const key of path) {
     if (value === null || typeof value !== 'object' || !(key in value)) return undefined;
     value = Object.getOwnPropertyDescriptor(value, key)?.value;
   }
-  return typeof value === 'string' ? value : undefined;
+  return value;
 }
 
 function publish({ metrics, logger }: Observer, observation: Pick<Observation, 'dimensions' | 'metrics'>) {

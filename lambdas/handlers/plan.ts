@@ -18,8 +18,8 @@ export function createPlanHandler(deps: StepDependencies, observer: Observer) {
         dryRun: plan.dryRun,
         dates: plan.totals.dates,
         stageRuns: plan.totals.stageRuns,
-        firstDate: plan.dates[0]?.date,
-        lastDate: plan.dates.at(-1)?.date,
+        firstDate: plan.firstDate ?? undefined,
+        lastDate: plan.lastDate ?? undefined,
       },
     }),
   });

@@ -3,7 +3,7 @@
  * Lambda entry points (lambdas/handlers/) and the local runtime (lib/local/) all agree on these.
  *
  * Every Task passes its whole state as the Lambda payload and puts the result under its own
- * key (ResultPath), so later states can read earlier results: `$.lease.token`, `$.plan.dates`.
+ * key (ResultPath), so later states can read earlier results: `$.lease.token`, `$.plan.positions`.
  */
 import type { IsoDate } from '../engine/dates';
 
@@ -64,41 +64,46 @@ export interface BackfillInput {
   readonly dryRun?: boolean;
 }
 
-/** One planned date of a backfill: the Distributed Map's item. */
-export interface PlannedDateItem {
-  readonly date: IsoDate;
-  readonly startStage: string;
-  /** Position in the plan, 0-based. */
-  readonly position: number;
-  /**
-   * The planned date just before this one, or null for the first. The item refuses to run until
-   * that date's last stage was written by this same backfill; since every item checks its
-   * predecessor, every earlier date is done (a Map that starts queued items after a failure,
-   * as the local runner does, cannot skip ahead).
-   */
-  readonly previousDate: IsoDate | null;
+/**
+ * Payload of "Validate And Plan": the console input as typed, and the execution, under whose id
+ * the plan is stored (`hindsight_backfill_plans`).
+ */
+export interface ValidateAndPlanInput {
+  readonly request: unknown;
+  readonly executionId: string;
 }
 
-/** Task "Validate And Plan" → ResultPath `$.plan`. Invalid input fails with error `InvalidInputError`. */
+/**
+ * Task "Validate And Plan" → ResultPath `$.plan`. Invalid input fails with error `InvalidInputError`.
+ * The planned dates themselves are stored in the database, not carried in the state: Step
+ * Functions limits a state's data to 256 KiB, which a plan of ten years would pass.
+ */
 export interface BackfillPlanResult {
   readonly dryRun: boolean;
-  readonly dates: readonly PlannedDateItem[];
+  /** The Distributed Map's items: 0 … dates - 1 (empty for a dry run). */
+  readonly positions: readonly number[];
+  /** First and last planned dates (null when nothing is planned). */
+  readonly firstDate: IsoDate | null;
+  readonly lastDate: IsoDate | null;
   readonly totals: {
     readonly dates: number;
     readonly stageRuns: number;
     readonly fullRerunStageRuns: number;
   };
-  /** Human summary, for the console and the deploy log. */
+  /** Human summary, for the console and the deploy log; cut short for a very long plan. */
   readonly summary: string;
 }
 
 /**
- * Map item input (ItemSelector): the item, the backfill's execution id and the lease token.
- * Task "Prepare Date" renews the lease, checks earlier planned dates are done and applies
- * pending transitions → ResultPath `$.prepared`.
+ * Map item input (ItemSelector): the date's position in the stored plan, the backfill's
+ * execution id and the lease token. Task "Prepare Date" renews the lease, reads the planned date,
+ * checks the one before it is done and applies pending transitions → ResultPath `$.prepared`.
+ *
+ * Every item checks its predecessor, so every earlier date is done before a date runs: a Map that
+ * starts queued items after a failure, as the local runner does, cannot skip ahead.
  */
 export interface PrepareDateInput {
-  readonly item: PlannedDateItem;
+  readonly position: number;
   readonly executionId: string;
   readonly token: number;
 }

@@ -19,10 +19,11 @@ import {
   parseBackfillInput,
   planBackfill,
 } from '../engine/planner';
-import { executionId, fenceToken, isoDate, parseInput, stageName } from '../engine/schemas';
+import { executionId, fenceToken, isoDate, parseInput } from '../engine/schemas';
 import type { SqlClient, SqlExecutor } from '../engine/sql';
 import type { PipelineParams } from '../engine/stage';
 import type { Transition } from '../engine/transition';
+import { PLAN_RETENTION_DAYS, readPlannedDateAndPrevious, saveBackfillPlan } from '../ledger/backfill-plans';
 import { readAppliedTransitions, readLedger, readLedgerWindow, toEntry } from '../ledger/ledger-store';
 import type {
   BackfillPlanResult,
@@ -210,75 +211,96 @@ export async function computePlan(
   return { dryRun: input.dryRun, plan };
 }
 
-/** "Validate And Plan": the console input, checked, then the plan as the Map's items. */
+const validateAndPlanSchema = z.strictObject(
+  { request: z.unknown(), executionId },
+  { error: 'an object like {"request": {"mode": "auto"}, "executionId": "arn:…"}' },
+);
+
+/** Runs of dates the plan summary in the state shows: a plan of many short runs would otherwise fill it. */
+export const SUMMARY_RUNS = 30;
+
+/**
+ * "Validate And Plan": the console input, checked, then the plan. The planned dates are stored
+ * under the execution's id; the Map's items are only their positions.
+ */
 export async function validateAndPlan(deps: StepDependencies, raw: unknown): Promise<BackfillPlanResult> {
-  const { dryRun, plan } = await computePlan(deps, raw);
+  const { request, executionId: execution } = parseInput(validateAndPlanSchema, raw);
+  const { dryRun, plan } = await computePlan(deps, request);
+  const carriedOut = !dryRun && plan.dates.length > 0;
+  if (carriedOut) await saveBackfillPlan(deps.sql, execution, plan.dates);
   return {
     dryRun,
-    dates: plan.dates.map((planned, position) => ({
-      date: planned.date,
-      startStage: planned.startStage,
-      position,
-      previousDate: position === 0 ? null : plan.dates[position - 1].date,
-    })),
+    positions: carriedOut ? plan.dates.map((_, position) => position) : [],
+    firstDate: plan.dates[0]?.date ?? null,
+    lastDate: plan.dates.at(-1)?.date ?? null,
     totals: plan.totals,
-    summary: formatPlan(plan, deps.pipeline),
+    summary: formatPlan(plan, deps.pipeline, { maxRuns: SUMMARY_RUNS }),
   };
 }
 
-function prepareDateSchema(pipeline: Pipeline) {
-  const position = "a whole number from 0 (the date's position in the plan)";
-  return z.strictObject(
-    {
-      item: z.strictObject(
-        {
-          date: isoDate,
-          startStage: stageName(pipeline.names),
-          position: z.number({ error: position }).int({ error: position }).min(0, { error: position }),
-          previousDate: isoDate.nullable(),
-        },
-        { error: 'a planned date: {"date", "startStage", "position", "previousDate"}' },
-      ),
-      executionId,
-      token: fenceToken,
-    },
-    { error: 'an object like {"item": {…}, "executionId": "arn:…", "token": 3}' },
-  );
-}
+const prepareDateSchema = z.strictObject(
+  {
+    position: z
+      .number({ error: "a whole number from 0 (the date's position in the plan)" })
+      .int({ error: "a whole number from 0 (the date's position in the plan)" })
+      .min(0, { error: "a whole number from 0 (the date's position in the plan)" }),
+    executionId,
+    token: fenceToken,
+  },
+  { error: 'an object like {"position": 0, "executionId": "arn:…", "token": 3}' },
+);
 
 /** An earlier planned date of this backfill has not finished: later dates depend on it. */
 export class EarlierDateNotDoneError extends HindsightError {}
 
+/** The backfill has no stored plan date at this position (it was not planned by this execution). */
+export class PlannedDateNotFoundError extends HindsightError {}
+
 /**
  * "Prepare Date": hold the lease (renew it; re-take it when a redrive finds it released; fail if
- * another execution has it), check that the previous planned date is done, apply transitions.
+ * another execution has it), read the planned date, check that the one before it is done, apply
+ * transitions.
  */
 export async function prepareDate(deps: StepDependencies, raw: unknown): Promise<PreparedDate> {
-  const { item, executionId: execution } = parseInput(prepareDateSchema(deps.pipeline), raw);
+  const { position, executionId: execution } = parseInput(prepareDateSchema, raw);
+  const { current, previous } = await readPlannedDateAndPrevious(deps.sql, execution, position);
+  if (current === undefined || (position > 0 && previous === undefined)) {
+    throw new PlannedDateNotFoundError(
+      `Backfill ${execution} has no planned date at position ${position}: its plan was not stored ` +
+        `by "Validate And Plan", or is older than ${PLAN_RETENTION_DAYS} days. Start the backfill again.`,
+    );
+  }
+  if (!deps.pipeline.names.includes(current.startStage)) {
+    throw InvalidInputError.of(
+      'startStage',
+      current.startStage,
+      `one of ${deps.pipeline.names.join(', ')} (the plan was made with other code; start the backfill again)`,
+    );
+  }
   const lease = await deps.leases.acquire('backfill', execution, deps.now().getTime());
   await raiseFence(deps.sql, lease.token);
 
-  if (item.previousDate !== null) {
+  if (previous !== undefined) {
     const last = deps.pipeline.names[deps.pipeline.names.length - 1];
     const { rows } = await deps.sql.query<{ execution_id: string | null }>(
       'SELECT execution_id FROM hindsight_stage_state WHERE day = $1::date AND stage = $2',
-      [item.previousDate, last],
+      [previous.date, last],
     );
     if (rows[0]?.execution_id !== execution) {
       throw new EarlierDateNotDoneError(
-        `Backfill date ${item.date} did not start: the planned date before it, ${item.previousDate}, ` +
+        `Backfill date ${current.date} did not start: the planned date before it, ${previous.date}, ` +
           'is not done (it failed or was skipped), and later dates depend on it. ' +
           'Start the backfill again ({"mode": "auto"}): it resumes from what is still stale.',
       );
     }
   }
   const transitionsApplied = await applyTransitions(deps.sql, deps.pipeline, deps.transitions, {
-    date: item.date,
-    startStage: item.startStage,
+    date: current.date,
+    startStage: current.startStage,
     fenceToken: lease.token,
     executionId: execution,
   });
-  return { date: item.date, startStage: item.startStage, token: lease.token, transitionsApplied };
+  return { date: current.date, startStage: current.startStage, token: lease.token, transitionsApplied };
 }
 
 function stageTaskSchema() {

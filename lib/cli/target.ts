@@ -21,7 +21,7 @@ export interface BackfillProgressUpdate {
   readonly total?: number;
   /** The date now running (known locally; AWS reports counts only). */
   readonly date?: string;
-  /** A word on the current step: a stage name, `preparing`, `running`, `2 failed`. */
+  /** A word on the current step: a stage name, `running`, `2 failed`. */
   readonly detail: string;
 }
 
@@ -71,22 +71,21 @@ export async function openLocalTarget(options: GlobalOptions, pipeline: Pipeline
 }
 
 /**
- * Backfill progress from the local runtime's Task events: each "Prepare Date" starts the planned
- * date at its position, each "Run <Stage>" names the stage running now.
+ * Backfill progress from the local runtime's Task events: "Prepare Date" gives the planned date's
+ * position, each "Run <Stage>" the date and the stage running now.
  */
 function localProgress(
   executionId: string,
   onProgress: (update: BackfillProgressUpdate) => void,
 ): (event: TaskEvent) => void {
-  let current: { done: number; date: string } | undefined;
+  let done: number | undefined;
   return (event) => {
     if (event.executionId !== executionId) return;
     if (event.state === BACKFILL_STATES.prepareDate) {
-      const { item } = event.input as { item: { date: string; position: number } };
-      current = { done: item.position, date: item.date };
-      onProgress({ ...current, detail: 'preparing' });
-    } else if (current && event.state.startsWith('Run ')) {
-      onProgress({ ...current, detail: event.state.slice(4).toLowerCase() });
+      done = (event.input as { position: number }).position;
+    } else if (done !== undefined && event.state.startsWith('Run ')) {
+      const { date } = event.input as { date: string };
+      onProgress({ done, date, detail: event.state.slice(4).toLowerCase() });
     }
   };
 }

@@ -164,6 +164,27 @@ describe('Function: planBackfill', () => {
       );
     });
 
+    it('summarises a plan of many runs in its first ones, saying how many more there are', () => {
+      // Prepare: a missed day every ten days, each followed by the rolling window it feeds
+      const ledger = history(ORDERS, '2026-01-01', '2026-03-31', ['2026-01-11', '2026-01-21', '2026-01-31']);
+
+      // Act
+      const result = plan(ORDERS, ledger);
+      const summary = formatPlan(result, ORDERS, { maxRuns: 2 });
+
+      // Assess: six runs, two shown
+      expect(summary.split('\n')).toEqual([
+        'Backfill plan (auto) for 2026-01-01 .. 2026-03-31: 21 dates to rerun, 69 fresh and skipped.',
+        '  2026-01-11                (1 date)  from ingest: ingest → transform → aggregate → rolling → publish',
+        '      why: ingest has not run',
+        '  2026-01-12 .. 2026-01-17  (6 dates)  from rolling: rolling → publish',
+        '      why: input of rolling changed: aggregate reruns first',
+        '  … and 4 more runs of dates (14 dates, 2026-01-21 on); `hindsight plan` shows them all',
+        'Totals: 21 dates, 51 stage-runs; a full rerun is 450 stage-runs (90 dates × 5 stages): saves 88% of a full rerun.',
+      ]);
+      expect(formatPlan(result, ORDERS, { maxRuns: 6 })).toBe(formatPlan(result, ORDERS));
+    });
+
     it('after a manual rerun of one early stage, reruns the rest of that date and the lookback consumers after it', () => {
       // Prepare: someone reran transform alone for 2026-01-05.
       const ledger = history(ORDERS, '2026-01-01', '2026-01-14');

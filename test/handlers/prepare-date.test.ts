@@ -1,5 +1,6 @@
 import './lambda-environment';
 import { createPrepareDateHandler } from '../../lambdas/handlers/prepare-date';
+import { saveBackfillPlan } from '../../lambdas/ledger/backfill-plans';
 import { pipeline } from '../../lambdas/stages';
 import { EarlierDateNotDoneError } from '../../lambdas/workflow/steps';
 import {
@@ -17,10 +18,12 @@ describe('Handler: prepare-date', () => {
     // Prepare
     const prepare = createPrepareDateHandler(testDependencies(bed.sql, pipeline), observerWithClock(0, 12));
 
+    await saveBackfillPlan(bed.sql, BACKFILL_EXECUTION, [{ date: '2026-02-10', startStage: 'transform' }]);
+
     // Act
     const prepared = await prepare(
       {
-        item: { date: '2026-02-10', startStage: 'transform', position: 0, previousDate: null },
+        position: 0,
         executionId: BACKFILL_EXECUTION,
         token: 1,
       },
@@ -54,10 +57,15 @@ describe('Handler: prepare-date', () => {
     // Prepare
     const prepare = createPrepareDateHandler(testDependencies(bed.sql, pipeline), observerWithClock(0, 3));
 
+    await saveBackfillPlan(bed.sql, BACKFILL_EXECUTION, [
+      { date: '2026-02-10', startStage: 'transform' },
+      { date: '2026-02-11', startStage: 'ingest' },
+    ]);
+
     // Act
     const failure = prepare(
       {
-        item: { date: '2026-02-11', startStage: 'ingest', position: 1, previousDate: '2026-02-10' },
+        position: 1,
         executionId: BACKFILL_EXECUTION,
         token: 1,
       },
@@ -71,9 +79,7 @@ describe('Handler: prepare-date', () => {
       expect.objectContaining({
         level: 'ERROR',
         message: 'prepare-date failed with EarlierDateNotDoneError',
-        date: '2026-02-11',
-        stage: 'ingest',
-        version: pipeline.stage('ingest').version,
+        position: 1,
         executionId: BACKFILL_EXECUTION,
         error: expect.objectContaining({ name: 'EarlierDateNotDoneError' }),
       }),

@@ -199,8 +199,8 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
   it("backfill: enters the chain at each date's start stage, in order, then releases", async () => {
     // Prepare
     const dates = [
-      { date: '2026-01-01', startStage: 'rolling', position: 0, previousDate: null },
-      { date: '2026-01-02', startStage: 'ingest', position: 1, previousDate: '2026-01-01' },
+      { date: '2026-01-01', startStage: 'rolling' },
+      { date: '2026-01-02', startStage: 'ingest' },
     ];
 
     // Act
@@ -212,19 +212,17 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
         lease,
         plan: () => ({
           dryRun: false,
-          dates,
+          positions: [0, 1],
+          firstDate: '2026-01-01',
+          lastDate: '2026-01-02',
           totals: { dates: 2, stageRuns: 7, fullRerunStageRuns: 10 },
           summary: '',
         }),
-        'prepare-date': (event) => {
-          const item = field(event, 'item');
-          return {
-            date: field(item, 'date'),
-            startStage: field(item, 'startStage'),
-            token: field(event, 'token'),
-            transitionsApplied: [],
-          };
-        },
+        'prepare-date': (event) => ({
+          ...dates[Number(field(event, 'position'))],
+          token: field(event, 'token'),
+          transitionsApplied: [],
+        }),
       },
     );
 
@@ -249,7 +247,9 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
       {
         plan: () => ({
           dryRun: true,
-          dates: [],
+          positions: [],
+          firstDate: null,
+          lastDate: null,
           totals: { dates: 0, stageRuns: 0, fullRerunStageRuns: 0 },
           summary: '',
         }),
@@ -260,7 +260,6 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
   });
 
   it('backfill: a failed date releases the lease and fails the backfill with the stage error', async () => {
-    const dates = [{ date: '2026-01-01', startStage: 'transform', position: 0, previousDate: null }];
     const { calls, output } = run(
       definitions.backfill,
       {},
@@ -269,7 +268,9 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
         lease,
         plan: () => ({
           dryRun: false,
-          dates,
+          positions: [0],
+          firstDate: '2026-01-01',
+          lastDate: '2026-01-01',
           totals: { dates: 1, stageRuns: 4, fullRerunStageRuns: 5 },
           summary: '',
         }),

@@ -174,7 +174,11 @@ describe('Workflow: backfill', () => {
 
     // Assess
     expect(backfill.StartAt).toBe(BACKFILL_STATES.validateAndPlan);
-    expect(plan).not.toHaveProperty('Parameters');
+    // The console input as typed, and the execution whose id the plan is stored under.
+    expect(plan.Parameters).toEqual({
+      'request.$': '$$.Execution.Input',
+      'executionId.$': '$$.Execution.Id',
+    });
     expect(plan.ResultPath).toBe('$.plan');
     // The caught error replaces the state (the console input may not even be an object).
     expect(catchesOf(plan)).toEqual([
@@ -220,13 +224,13 @@ describe('Workflow: backfill', () => {
   it('runs the planned dates in a Distributed Map, one at a time, stopping at the first failure', () => {
     expect(eachDate).toMatchObject({
       Type: 'Map',
-      ItemsPath: '$.plan.dates',
+      ItemsPath: '$.plan.positions',
       MaxConcurrency: 1,
       ToleratedFailureCount: 0,
       ToleratedFailurePercentage: 0,
       ResultPath: null,
       ItemSelector: {
-        'item.$': '$$.Map.Item.Value',
+        'position.$': '$$.Map.Item.Value',
         'executionId.$': '$$.Execution.Id',
         'token.$': '$.lease.token',
       },

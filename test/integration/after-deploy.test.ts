@@ -56,7 +56,8 @@ describe('Function: afterDeploy', () => {
       deploymentId: 'abc',
       autoBackfill: true,
     });
-    expect(result.migrationsApplied).toEqual(['0001_ledger', '0002_example_orders', '0003_rejected_orders']);
+    expect(result.migrationsApplied).toEqual(loadMigrations(defaultMigrationsDirectory()).map(({ id }) => id));
+    expect(result.migrationsApplied.slice(0, 2)).toEqual(['0001_ledger', '0002_example_orders']);
     expect(result.summary).toContain('Nothing to do');
     expect(result.backfill).toBeNull();
     expect(starter.names).toEqual([]);

@@ -23,6 +23,7 @@ import {
   type LocalStore,
   localStoreKinds,
   openLocalSession,
+  plannedDates,
 } from '../support/local-stores';
 
 const params: PipelineParams = { rowsPerDay: 200 };
@@ -156,10 +157,6 @@ const dumpOwned = (session: LocalSession): Promise<Dump> =>
 const historyCount = async (session: LocalSession): Promise<number> =>
   (await readHistory(session.services.deps.sql)).length;
 
-/** Each planned date with its start stage, as `[date, stage]` pairs. */
-const startStages = (plan: BackfillPlanResult): Array<[IsoDate, string]> =>
-  plan.dates.map((planned) => [planned.date, planned.startStage]);
-
 /** The run ids the ledger holds for `stages`, keyed `date/stage`. */
 async function runIds(session: LocalSession, stages: readonly string[]): Promise<Record<string, string>> {
   const ledger = await readLedger(session.services.deps.sql);
@@ -227,9 +224,10 @@ describe.each(localStoreKinds())('backfill {"mode": "auto"} after a change, on $
     session: LocalSession,
     scenario: string,
     input: { from?: IsoDate; to?: IsoDate } = {},
-  ): Promise<BackfillPlanResult> {
+  ): Promise<BackfillPlanResult & { planned: Array<[IsoDate, string]> }> {
     const started = performance.now();
-    const outcome = await session.workflows.start('backfill', { mode: 'auto', ...input }).done;
+    const execution = session.workflows.start('backfill', { mode: 'auto', ...input });
+    const outcome = await execution.done;
     const seconds = (performance.now() - started) / 1000;
     expect(outcome.status).toBe('SUCCEEDED');
     const plan = backfillOutput(outcome);
@@ -239,7 +237,7 @@ describe.each(localStoreKinds())('backfill {"mode": "auto"} after a change, on $
         `vs ${fullRerunStageRuns} for a full rerun (${DATES.length} dates × ${original.stages.length}), ` +
         `backfill ${seconds.toFixed(1)} s`,
     );
-    return plan;
+    return { ...plan, planned: await plannedDates(session.services.deps.sql, execution.executionId) };
   }
 
   /**
@@ -250,7 +248,7 @@ describe.each(localStoreKinds())('backfill {"mode": "auto"} after a change, on $
     session: LocalSession,
     scenario: string,
     input: { from?: IsoDate; to?: IsoDate } = {},
-  ): Promise<BackfillPlanResult> {
+  ): Promise<BackfillPlanResult & { planned: Array<[IsoDate, string]> }> {
     const runsBefore = await historyCount(session);
     const plan = await autoBackfill(session, scenario, input);
     // Exactly the planned stage-runs ran: nothing more.
@@ -259,7 +257,8 @@ describe.each(localStoreKinds())('backfill {"mode": "auto"} after a change, on $
 
     const after = await dumpOwned(session);
     const again = await autoBackfill(session, `${scenario}, again`, input);
-    expect(again.dates).toEqual([]);
+    expect(again.positions).toEqual([]);
+    expect(again.planned).toEqual([]);
     expect(again.totals.dates).toBe(0);
     expect(await dumpOwned(session)).toEqual(after);
     expect(await historyCount(session)).toBe(runsAfter);
@@ -299,7 +298,7 @@ describe.each(localStoreKinds())('backfill {"mode": "auto"} after a change, on $
       await withSession(store, code, async (session) => {
         const plan = await backfillTwice(session, `change ${scenario}`);
 
-        expect(startStages(plan)).toEqual(DATES.map((date) => [date, changed]));
+        expect(plan.planned).toEqual(DATES.map((date) => [date, changed]));
         const stagesPerDate = original.stages.length - original.indexOf(changed);
         expect(plan.totals).toEqual({
           dates: DATES.length,
@@ -317,7 +316,7 @@ describe.each(localStoreKinds())('backfill {"mode": "auto"} after a change, on $
     const store = await kind.copy(baseline);
     await withSession(store, withTransformV2, async (session) => {
       const plan = await backfillTwice(session, 'seed: transform 1 → 2');
-      expect(startStages(plan)).toEqual(DATES.map((date) => [date, 'transform']));
+      expect(plan.planned).toEqual(DATES.map((date) => [date, 'transform']));
       expect(await dumpOwned(session)).toEqual(await fromScratch(withTransformV2));
     });
 
@@ -327,7 +326,7 @@ describe.each(localStoreKinds())('backfill {"mode": "auto"} after a change, on $
 
       const plan = await backfillTwice(session, 'seed: then aggregate 1 → 2');
 
-      expect(startStages(plan)).toEqual(DATES.map((date) => [date, 'aggregate']));
+      expect(plan.planned).toEqual(DATES.map((date) => [date, 'aggregate']));
       expect(plan.totals.stageRuns).toBe(DATES.length * 3);
       expect(await runIds(session, ['ingest', 'transform'])).toEqual(kept);
       const ledger = await readLedger(session.services.deps.sql);
@@ -356,7 +355,7 @@ describe.each(localStoreKinds())('backfill {"mode": "auto"} after a change, on $
 
       const plan = await backfillTwice(session, `missing day ${missing}`, { from: FIRST, to: LAST });
 
-      expect(startStages(plan)).toEqual([
+      expect(plan.planned).toEqual([
         [missing, 'ingest'],
         ...dateRange(addDays(missing, 1), addDays(missing, ROLLING_LOOKBACK)).map(
           (date): [IsoDate, string] => [date, 'rolling'],
@@ -380,7 +379,7 @@ describe.each(localStoreKinds())('backfill {"mode": "auto"} after a change, on $
 
       const plan = await backfillTwice(session, `manual rerun of ${rerun} from transform`);
 
-      expect(startStages(plan)).toEqual(
+      expect(plan.planned).toEqual(
         dateRange(addDays(rerun, 1), addDays(rerun, ROLLING_LOOKBACK)).map((date): [IsoDate, string] => [
           date,
           'rolling',

@@ -13,7 +13,13 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { dateOf } from '../../lambdas/engine/dates';
 import { pipeline } from '../../lambdas/stages';
-import { checkEarlierDates, handleLease, prepareDate, runStageTask } from '../../lambdas/workflow/steps';
+import {
+  checkEarlierDates,
+  handleLease,
+  prepareDate,
+  runStageTask,
+  validateAndPlan,
+} from '../../lambdas/workflow/steps';
 import { type LocalServices, openLocalServices } from '../../lib/local/local-services';
 import { type ExecutionOutcome, LocalWorkflows } from '../../lib/local/local-workflows';
 import type { JsonValue, WorkflowDefinitions } from '../../lib/workflow-definitions';
@@ -41,6 +47,7 @@ const badInputSchema = z.strictObject({
     'daily-input',
     'handler:lease',
     'handler:check-earlier-dates',
+    'handler:plan',
     'handler:prepare-date',
     'handler:stage',
     'cli',
@@ -154,6 +161,8 @@ async function attempt(entry: BadInput): Promise<Attempt> {
       return fromCall(() => handleLease(deps, entry.input));
     case 'handler:check-earlier-dates':
       return fromCall(() => checkEarlierDates(deps, entry.input));
+    case 'handler:plan':
+      return fromCall(() => validateAndPlan(deps, entry.input));
     case 'handler:prepare-date':
       return fromCall(() => prepareDate(deps, entry.input));
     case 'handler:stage':

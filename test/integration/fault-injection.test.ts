@@ -19,6 +19,7 @@ import type { LedgerRow } from '../../lambdas/engine/ledger';
 import { definePipeline, type Pipeline } from '../../lambdas/engine/pipeline';
 import type { SqlClient } from '../../lambdas/engine/sql';
 import { defineStage, type Stage, type StageContext } from '../../lambdas/engine/stage';
+import { readBackfillPlan } from '../../lambdas/ledger/backfill-plans';
 import { readHistory, readLedger } from '../../lambdas/ledger/ledger-store';
 import { pipeline as original } from '../../lambdas/stages';
 import { handleLease, prepareDate, runStageTask } from '../../lambdas/workflow/steps';
@@ -27,7 +28,7 @@ import { type ExecutionOutcome, LocalWorkflows, type TaskEvent } from '../../lib
 import type { AslState, JsonObject, JsonValue, WorkflowDefinitions } from '../../lib/workflow-definitions';
 import { runStateName } from '../../lib/workflow-states';
 import { dumpTables, resetDatabase } from '../support/databases';
-import { backfillOutput } from '../support/local-stores';
+import { backfillOutput, plannedDates } from '../support/local-stores';
 import { seededRandom, seedFromEnvironment } from '../support/seeded-random';
 import { databaseChecksum, readLease } from '../support/state-checksum';
 import { restoreTables, snapshotTables } from '../support/table-snapshot';
@@ -165,37 +166,32 @@ function failure(outcome: ExecutionOutcome): { error: string; cause: string } {
   return outcome;
 }
 
-const prepareDateInput = z.strictObject({
-  item: z.strictObject({
-    date: z.string(),
-    startStage: z.string(),
-    position: z.number(),
-    previousDate: z.string().nullable(),
-  }),
-  executionId: z.string(),
-  token: z.number(),
-});
+const prepareDateInput = z.strictObject({ position: z.number(), executionId: z.string(), token: z.number() });
 const stageInput = z.strictObject({ date: z.string(), token: z.number(), executionId: z.string() });
 
-/** The input a Task of `execution` received for `date`, as the console's event history shows it. */
+/** The input a Task of `execution` received that `matches`, as the console's event history shows it. */
 function taskInput<T>(
   schema: z.ZodType<T>,
-  dateOfInput: (input: T) => string,
+  matches: (input: T) => boolean,
   execution: string,
   state: string,
-  date: IsoDate,
 ): T {
   for (const event of events) {
     if (event.executionId !== execution || event.state !== state) continue;
     const input = schema.parse(event.input);
-    if (dateOfInput(input) === date) return input;
+    if (matches(input)) return input;
   }
-  throw new Error(`No "${state}" task of ${execution} for ${date}.`);
+  throw new Error(`No matching "${state}" task of ${execution}.`);
 }
-const prepareDateTask = (execution: string, date: IsoDate) =>
-  taskInput(prepareDateInput, (input) => input.item.date, execution, 'Prepare Date', date);
+/** "Prepare Date" of `date`: the item at that date's position in the plan the execution stored. */
+async function prepareDateTask(execution: string, date: IsoDate) {
+  const position = (await readBackfillPlan(sql, execution)).find(
+    (planned) => planned.date === date,
+  )?.position;
+  return taskInput(prepareDateInput, (input) => input.position === position, execution, 'Prepare Date');
+}
 const stageTask = (execution: string, state: string, date: IsoDate) =>
-  taskInput(stageInput, (input) => input.date, execution, state, date);
+  taskInput(stageInput, (input) => input.date === date, execution, state);
 
 /**
  * The payload a Task state sends, as Step Functions builds it from its Parameters: literal fields
@@ -312,11 +308,11 @@ describe.each(original.names.map((name) => [name]))('a backfill after %s v2 thro
 
     // Act: the fault is gone; the same request again
     fault.armed = false;
-    const resumed = await workflows.start('backfill', { mode: 'auto' }).done;
+    const resume = workflows.start('backfill', { mode: 'auto' });
 
     // Assess: it resumes at the fault date and ends where the new code from scratch does
-    const plan = backfillOutput(resumed);
-    expect(plan.dates.map((planned) => [planned.date, planned.startStage])).toEqual(
+    const plan = backfillOutput(await resume.done);
+    expect(await plannedDates(sql, resume.executionId)).toEqual(
       DATES.slice(faultIndex).map((date) => [date, stage]),
     );
     expect(await readLease(services)).toMatchObject({ holder: null });
@@ -358,7 +354,7 @@ describe('a failed backfill date, redriven', () => {
   it('fails a stage run presenting the old token once Prepare Date re-took the lease with a new one; nothing is written without the lease', async () => {
     // Prepare: a failed backfill, its lease released
     const { executionId, faultDate, code } = await failOnce();
-    const prepare = prepareDateTask(executionId, faultDate);
+    const prepare = await prepareDateTask(executionId, faultDate);
     const run = stageTask(executionId, runState, faultDate);
     const released = await readLease(services);
     expect(released).toMatchObject({ holder: null });

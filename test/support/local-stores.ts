@@ -3,8 +3,11 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import type { IsoDate } from '../../lambdas/engine/dates';
 import type { Pipeline } from '../../lambdas/engine/pipeline';
+import type { SqlExecutor } from '../../lambdas/engine/sql';
 import type { PipelineParams } from '../../lambdas/engine/stage';
+import { readBackfillPlan } from '../../lambdas/ledger/backfill-plans';
 import type { BackfillPlanResult } from '../../lambdas/workflow/contracts';
 import { type LocalServices, openLocalServices } from '../../lib/local/local-services';
 import { type ExecutionOutcome, LocalWorkflows } from '../../lib/local/local-workflows';
@@ -151,6 +154,14 @@ function succeeded(what: string, outcome: ExecutionOutcome): unknown {
   return outcome.output;
 }
 
+/**
+ * The dates a backfill execution planned, `[date, startStage]` in order, as "Validate And Plan"
+ * stored them (a dry run or an empty plan stores none).
+ */
+export async function plannedDates(sql: SqlExecutor, executionId: string): Promise<Array<[IsoDate, string]>> {
+  return (await readBackfillPlan(sql, executionId)).map((planned) => [planned.date, planned.startStage]);
+}
+
 /** A backfill's output (the plan it carried out); throws unless the execution succeeded with one. */
 export function backfillOutput(outcome: ExecutionOutcome): BackfillPlanResult {
   const output = succeeded('backfill', outcome);
@@ -162,8 +173,8 @@ function isPlanResult(output: unknown): output is BackfillPlanResult {
   return (
     output !== null &&
     typeof output === 'object' &&
-    'dates' in output &&
-    Array.isArray(output.dates) &&
+    'positions' in output &&
+    Array.isArray(output.positions) &&
     'totals' in output
   );
 }
