@@ -56,7 +56,9 @@ describe('Function: afterDeploy', () => {
       deploymentId: 'abc',
       autoBackfill: true,
     });
-    expect(result.migrationsApplied).toEqual(loadMigrations(defaultMigrationsDirectory()).map(({ id }) => id));
+    expect(result.migrationsApplied).toEqual(
+      loadMigrations(defaultMigrationsDirectory()).map(({ id }) => id),
+    );
     expect(result.migrationsApplied.slice(0, 2)).toEqual(['0001_ledger', '0002_example_orders']);
     expect(result.summary).toContain('Nothing to do');
     expect(result.backfill).toBeNull();

@@ -21,6 +21,7 @@ import {
   type LocalStoreKind,
   localStoreKinds,
   openLocalSession,
+  plannedDates,
 } from '../support/local-stores';
 import { databaseChecksum, readLease } from '../support/state-checksum';
 import { testWorkflowDefinitions } from '../support/test-definitions';
@@ -120,10 +121,10 @@ describe('the daily run, before its first stage', () => {
 
       // Act: the backfill the refusal names
       const backfill = session.workflows.start('backfill', JSON.parse(suggested));
-      const plan = backfillOutput(await backfill.done);
+      backfillOutput(await backfill.done);
 
       // Assess: every earlier date from transform, then the new date from ingest, in date order
-      expect(plan.dates.map((item) => [item.date, item.startStage])).toEqual([
+      expect(await plannedDates(sql, backfill.executionId)).toEqual([
         ...DATES.map((date) => [date, 'transform']),
         [NEW_DATE, 'ingest'],
       ]);
@@ -181,10 +182,9 @@ describe('the daily run, before its first stage', () => {
       await expectNothingWritten(session, before, daily.executionId);
 
       // Act: the backfill named, then the next day
-      const plan = backfillOutput(
-        await session.workflows.start('backfill', { mode: 'auto', to: '2026-01-07' }).done,
-      );
-      expect(plan.dates.map((item) => [item.date, item.startStage])).toEqual([
+      const backfill = session.workflows.start('backfill', { mode: 'auto', to: '2026-01-07' });
+      backfillOutput(await backfill.done);
+      expect(await plannedDates(session.services.deps.sql, backfill.executionId)).toEqual([
         ['2026-01-06', 'ingest'],
         ['2026-01-07', 'ingest'],
       ]);

@@ -414,7 +414,7 @@ describe('a failed backfill date, redriven', () => {
     expect((await failed.done).status).toBe('FAILED');
     figures.faultsInjected += fault.injected;
     fault.armed = false;
-    const prepare = prepareDateTask(failed.executionId, lastDate);
+    const prepare = await prepareDateTask(failed.executionId, lastDate);
     const deps = withCode(code).deps;
 
     // Act: the redrive. The failed item runs again with its own input; its chain uses Prepare Date's token.
