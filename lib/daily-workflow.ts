@@ -66,9 +66,9 @@ export class DailyWorkflow extends Construct {
       new Fail(this, DAILY_STATES.gaveUp, {
         error: ERRORS.gaveUpWaitingForLease,
         cause:
-          `The lease stayed held for ${props.leaseWait.toHumanString()}, so this date did not run. ` +
-          'Later daily runs whose window reads it are refused until it has run: start the backfill ' +
-          '{"mode": "auto", "to": "<the last date to run>"}, which runs it and them in order.',
+          `The lease stayed held for ${props.leaseWait.toHumanString()}, so this date did not run; it stays ` +
+          'due. Start the backfill {"mode": "auto"}, which runs it in order (so does the next deploy\'s); ' +
+          'until then, later daily runs whose window reads it are refused.',
       }),
       { errors: [ERRORS.leaseHeld], resultPath: '$.error' },
     );

@@ -122,9 +122,11 @@ export class HindsightFunctions extends Construct {
 
     this.resolveDate = this.define('ResolveDate', {
       handler: 'resolve-date',
-      description: 'Hindsight: resolve the date of a daily run',
+      description: 'Hindsight: resolve the date of a daily run and record it as due',
       timeout: Duration.seconds(30),
     });
+    // It records the date as due: the Data API only.
+    props.database.grantDataApiAccess(this.resolveDate);
     this.lease = this.define('Lease', {
       handler: 'lease',
       description: 'Hindsight: acquire, renew and release the lease; release it when an execution stops',

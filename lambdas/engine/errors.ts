@@ -79,8 +79,8 @@ export class EarlierDatesStaleError extends HindsightError {
         `date${earlierDates.length === 1 ? '' : 's'} it reads ${earlierDates.length === 1 ? 'is' : 'are'} ` +
         `planned to be rewritten, so its results would be stale at once.\n` +
         details.map((line) => `  ${line}\n`).join('') +
-        `Nothing was written. Start the backfill {"mode": "auto", "to": "${date}"}: it reruns those ` +
-        `dates in order, then runs ${date}.`,
+        `Nothing was written, and ${date} stays due. Start the backfill {"mode": "auto"}: it reruns ` +
+        `those dates in order, then runs ${date}.`,
     );
   }
 }

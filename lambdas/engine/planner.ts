@@ -471,6 +471,11 @@ export interface PlanBackfillRequest {
   readonly transitions?: readonly Transition[];
   /** Transition ids already applied, by date (from `hindsight_transitions_applied`). */
   readonly appliedTransitions?: ReadonlyMap<IsoDate, ReadonlySet<string>>;
+  /**
+   * The first and last dates the daily workflow was started for (`hindsight_due_dates`). Auto mode
+   * without a range covers them too, so a date whose daily run wrote nothing is planned as missing.
+   */
+  readonly due?: { readonly from: IsoDate; readonly to: IsoDate } | null;
 }
 
 /** One date of a plan: it reruns `startStage` and every stage after it. */
@@ -511,7 +516,10 @@ export function planBackfill(request: PlanBackfillRequest): BackfillPlan {
     maxDays,
   );
   const index = indexLedger(pipeline, request.ledger);
-  const plan = input.mode === 'explicit' ? planExplicit(index, input) : planAuto(index, input, maxDays);
+  const plan =
+    input.mode === 'explicit'
+      ? planExplicit(index, input)
+      : planAuto(index, input, maxDays, dueUpTo(request.due ?? null, addDays(today, -1)));
   const transitions = request.transitions ?? [];
   if (transitions.length === 0) return plan;
   const none = new Set<string>();
@@ -533,9 +541,10 @@ function planAuto(
   index: LedgerIndex,
   input: { from?: IsoDate; to?: IsoDate },
   maxDays: number,
+  due: { from: IsoDate; to: IsoDate } | null,
 ): BackfillPlan {
   const { pipeline } = index;
-  const range = autoRange(index, input);
+  const range = autoRange(index, input, due);
   if (range === null) return emptyPlan();
   const { from, to } = range;
   const dates: PlannedDate[] = [];
@@ -567,18 +576,37 @@ function planAuto(
 }
 
 /**
- * A missing bound comes from the ledger; a given one wins, so `to` can reach dates that never ran.
- * When the ledger's bound falls on the wrong side of the given one, the range collapses onto it.
+ * A missing bound comes from the ledger and the due dates (whichever reaches further); a given one
+ * wins, so `to` can reach dates that never ran. When the found bound falls on the wrong side of the
+ * given one, the range collapses onto it.
  */
 function autoRange(
   index: LedgerIndex,
   given: { from?: IsoDate; to?: IsoDate },
+  due: { from: IsoDate; to: IsoDate } | null,
 ): { from: IsoDate; to: IsoDate } | null {
-  const from = given.from ?? index.earliest ?? given.to ?? null;
-  const to = given.to ?? index.latest ?? given.from ?? null;
+  const from = given.from ?? earlier(index.earliest, due?.from ?? null) ?? given.to ?? null;
+  const to = given.to ?? later(index.latest, due?.to ?? null) ?? given.from ?? null;
   if (from === null || to === null) return null;
   if (to >= from) return { from, to };
   return given.from !== undefined ? { from, to: from } : { from: to, to };
+}
+
+/** The due dates up to `last` (a day is processed once it is over), or null when none is. */
+function dueUpTo(
+  due: { from: IsoDate; to: IsoDate } | null,
+  last: IsoDate,
+): { from: IsoDate; to: IsoDate } | null {
+  if (due === null || due.from > last) return null;
+  return { from: due.from, to: due.to > last ? last : due.to };
+}
+
+function earlier(a: IsoDate | null, b: IsoDate | null): IsoDate | null {
+  return a === null ? b : b === null || a <= b ? a : b;
+}
+
+function later(a: IsoDate | null, b: IsoDate | null): IsoDate | null {
+  return a === null ? b : b === null || a >= b ? a : b;
 }
 
 function planExplicit(

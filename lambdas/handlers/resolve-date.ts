@@ -1,11 +1,12 @@
 import { resolveDate, type StepDependencies } from '../workflow/steps';
+import { awsDependencies } from './aws-dependencies';
 import { type Observer, powertoolsObserver, textAt, withObservability } from './observability';
 
-/** "Resolve Date": needs no database, so it builds no clients. */
-export function createResolveDateHandler(deps: Pick<StepDependencies, 'now'>, observer: Observer) {
+/** "Resolve Date": the daily run's date, recorded as due. */
+export function createResolveDateHandler(deps: Pick<StepDependencies, 'now' | 'sql'>, observer: Observer) {
   return withObservability(observer, 'resolve-date', {
     fieldsOf: (event) => ({ date: textAt(event, 'date'), scheduledTime: textAt(event, 'scheduledTime') }),
-    run: async (event) => resolveDate(deps, event),
+    run: (event) => resolveDate(deps, event),
     succeeded: (resolved) => ({
       message: `Resolved the daily run's date: ${resolved.date}`,
       fields: { date: resolved.date },
@@ -13,4 +14,4 @@ export function createResolveDateHandler(deps: Pick<StepDependencies, 'now'>, ob
   });
 }
 
-export const handler = createResolveDateHandler({ now: () => new Date() }, powertoolsObserver());
+export const handler = createResolveDateHandler(awsDependencies(), powertoolsObserver());

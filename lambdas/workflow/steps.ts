@@ -24,6 +24,7 @@ import type { SqlClient, SqlExecutor } from '../engine/sql';
 import type { PipelineParams } from '../engine/stage';
 import type { Transition } from '../engine/transition';
 import { PLAN_RETENTION_DAYS, readPlannedDateAndPrevious, saveBackfillPlan } from '../ledger/backfill-plans';
+import { readDueRange, recordDueDate } from '../ledger/due-dates';
 import { readAppliedTransitions, readLedger, readLedgerWindow, toEntry } from '../ledger/ledger-store';
 import type {
   BackfillPlanResult,
@@ -62,10 +63,24 @@ const dailyInputSchema = z.strictObject(
   { error: 'an object: {} or {"date": "YYYY-MM-DD"}' },
 );
 
-/** "Resolve Date": an explicit date wins; otherwise the day before the scheduled time (or now). */
-export function resolveDate(deps: Pick<StepDependencies, 'now'>, raw: unknown): ResolvedDate {
+/**
+ * "Resolve Date": an explicit date wins; otherwise the day before the scheduled time (or now). The
+ * date is recorded as due, so the auto plan reaches it even when this run writes nothing (it gives
+ * up waiting for the lease, or is refused because earlier dates are stale).
+ */
+export async function resolveDate(
+  deps: Pick<StepDependencies, 'now' | 'sql'>,
+  raw: unknown,
+): Promise<ResolvedDate> {
+  const resolved = dailyRunDate(deps.now(), raw);
+  await recordDueDate(deps.sql, resolved.date);
+  return resolved;
+}
+
+/** The date a daily run is for, from its input and the clock. */
+function dailyRunDate(now: Date, raw: unknown): ResolvedDate {
   const input: DailyInput = parseInput(dailyInputSchema, raw);
-  const today = dateOf(deps.now());
+  const today = dateOf(now);
   if (input.date !== undefined) {
     if (input.date >= today) {
       throw InvalidInputError.of(
@@ -76,13 +91,13 @@ export function resolveDate(deps: Pick<StepDependencies, 'now'>, raw: unknown): 
     }
     return { date: input.date };
   }
-  const reference = input.scheduledTime === undefined ? deps.now() : new Date(input.scheduledTime);
+  const reference = input.scheduledTime === undefined ? now : new Date(input.scheduledTime);
   const date = addDays(dateOf(reference), -1);
   if (date >= today) {
     throw InvalidInputError.of(
       'scheduledTime',
       input.scheduledTime,
-      `an instant up to now (${deps.now().toISOString()})`,
+      `an instant up to now (${now.toISOString()})`,
     );
   }
   return { date };
@@ -203,6 +218,7 @@ export async function computePlan(
     ...input,
     pipeline: deps.pipeline,
     ledger,
+    due: await readDueRange(deps.sql),
     today,
     maxDays: deps.maxBackfillDays,
     transitions: deps.transitions,

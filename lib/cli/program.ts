@@ -15,6 +15,7 @@ import {
   planToJson,
 } from '../../lambdas/engine/planner';
 import { isoDate, parseInput } from '../../lambdas/engine/schemas';
+import { readDueRange } from '../../lambdas/ledger/due-dates';
 import { readHistory, readLedger, toEntry } from '../../lambdas/ledger/ledger-store';
 import { transitions as repositoryTransitions } from '../../lambdas/transitions';
 import { computePlan } from '../../lambdas/workflow/steps';
@@ -600,7 +601,11 @@ async function statusReport(
   const { sql } = target.deps;
   const ledger = await readLedger(sql);
   const index = indexLedger(pipeline, ledger.map(toEntry));
-  const to = range.to ?? index.latest;
+  // Dates the daily workflow was started for but that never ran show as missing too.
+  const due = await readDueRange(sql);
+  const latest =
+    index.latest === null || (due !== null && due.to > index.latest) ? (due?.to ?? null) : index.latest;
+  const to = range.to ?? latest;
   const from =
     range.from ?? (to === null ? null : maxDate(index.earliest ?? to, addDays(to, -(CATCH_UP_DAYS - 1))));
   const dates = (from === null || to === null ? [] : assessRange(index, from, to)).map((row) => ({

@@ -164,6 +164,41 @@ describe('Function: planBackfill', () => {
       );
     });
 
+    it('plans the due dates after the ledger as missing: a daily run that wrote nothing is not forgotten', () => {
+      // Prepare: the daily runs for 01-15 and 01-16 were started, and wrote nothing
+      const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
+
+      // Act
+      const result = plan(ORDERS, ledger, { due: { from: '2026-01-01', to: '2026-01-16' } });
+
+      // Assess
+      expect(result).toMatchObject({ from: '2026-01-01', to: '2026-01-16' });
+      expect(starts(result)).toEqual(['2026-01-15 ingest', '2026-01-16 ingest']);
+      expect(result.dates[0].reasons).toEqual([{ kind: 'missing', stage: 'ingest' }]);
+    });
+
+    it('plans due dates on an empty ledger, and never past yesterday', () => {
+      // Act
+      const result = plan(ORDERS, new SimulatedLedger(), { due: { from: '2026-02-27', to: '2026-03-05' } });
+
+      // Assess: today is 2026-03-01
+      expect(starts(result)).toEqual(['2026-02-27 ingest', '2026-02-28 ingest']);
+    });
+
+    it('keeps a given range over the due dates', () => {
+      // Prepare
+      const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
+
+      // Act
+      const result = plan(ORDERS, ledger, {
+        to: '2026-01-14',
+        due: { from: '2026-01-01', to: '2026-01-20' },
+      });
+
+      // Assess
+      expect(result.dates).toEqual([]);
+    });
+
     it('summarises a plan of many runs in its first ones, saying how many more there are', () => {
       // Prepare: a missed day every ten days, each followed by the rolling window it feeds
       const ledger = history(ORDERS, '2026-01-01', '2026-03-31', ['2026-01-11', '2026-01-21', '2026-01-31']);

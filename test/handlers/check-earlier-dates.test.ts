@@ -89,7 +89,7 @@ describe('Handler: check-earlier-dates', () => {
       message: [
         `The daily run for ${DATE} did not run: 6 earlier dates it reads are planned to be rewritten, so its results would be stale at once.`,
         '  2026-02-21 .. 2026-02-26 (6 dates): rerun from transform, read by rolling; why: code changed: transform v1 → v2',
-        `Nothing was written. Start the backfill {"mode": "auto", "to": "${DATE}"}: it reruns those dates in order, then runs ${DATE}.`,
+        `Nothing was written, and ${DATE} stays due. Start the backfill {"mode": "auto"}: it reruns those dates in order, then runs ${DATE}.`,
       ].join('\n'),
     });
     expect(await databaseChecksum(bed.sql)).toBe(before);

@@ -292,8 +292,9 @@ describe('Class: HindsightStack', () => {
 
     it('lets every function that runs SQL use the Data API and read the secret, and no other', () => {
       // The lease function too: acquiring moves the fencing token in PostgreSQL. After-deploy migrates.
-      // The daily run's check reads the ledger.
+      // The daily run's check reads the ledger; Resolve Date records the date as due.
       const sqlHandlers = new Set([
+        'resolve-date',
         'stage',
         'plan',
         'prepare-date',

@@ -30,8 +30,11 @@ const params = { rowsPerDay: 100 };
 const DATES = dateRange('2026-01-01', '2026-01-14');
 const NEW_DATE = '2026-01-15';
 const OWNED_TABLES = original.stages.flatMap((stage) => stage.owns);
-/** The fence moves on every acquire and release; every other table is the ledger's or a stage's. */
-const UNCHANGED = { except: ['hindsight_fence'] };
+/**
+ * The fence moves on every acquire and release, and Resolve Date records the date as due; every
+ * other table is the ledger's or a stage's.
+ */
+const UNCHANGED = { except: ['hindsight_fence', 'hindsight_due_dates'] };
 
 /** publish v2: the trend thresholds move; no stage reads publish, let alone over a window. */
 const publishV2 = definePipeline(
@@ -94,6 +97,40 @@ afterAll(async () => {
   for (const each of kinds ?? []) await each.dispose();
 });
 
+describe('a date whose daily run wrote nothing', () => {
+  it('stays due: after a daily run gave up waiting for the lease, {"mode": "auto"} runs it and the refused day after it, in order', async () => {
+    // Prepare: a backfill that is still running holds the lease
+    const store = await kind.copy(baseline);
+    await withSession(store, original, async (session) => {
+      const { leases, sql } = session.services.deps;
+      const holder = 'arn:aws:states:us-east-1:123456789012:execution:HindsightBackfill:long-one';
+      await leases.acquire('backfill', holder, Date.now());
+      session.services.running.add(holder);
+
+      // Act: the daily run for the next date waits out the whole lease wait, then the backfill ends
+      const gaveUp = await session.workflows.start('daily', { date: NEW_DATE }).done;
+      session.services.running.delete(holder);
+      await leases.release(holder);
+      const nextDay = await session.workflows.start('daily', { date: '2026-01-16' }).done;
+      const backfill = session.workflows.start('backfill', { mode: 'auto' });
+
+      // Assess
+      expect(failed(gaveUp)).toMatchObject({ error: 'GaveUpWaitingForLeaseError' });
+      expect(failed(gaveUp).cause).toContain('it stays due. Start the backfill {"mode": "auto"}');
+      expect(failed(nextDay)).toMatchObject({ error: 'EarlierDatesStaleError' });
+      expect((await backfill.done).status).toBe('SUCCEEDED');
+      expect(await plannedDates(sql, backfill.executionId)).toEqual([
+        [NEW_DATE, 'ingest'],
+        ['2026-01-16', 'ingest'],
+      ]);
+      const done = (await readHistory(sql)).filter((run) => run.executionId === backfill.executionId);
+      expect(done.map((run) => `${run.date} ${run.stage}`)).toEqual(
+        [NEW_DATE, '2026-01-16'].flatMap((date) => original.names.map((stage) => `${date} ${stage}`)),
+      );
+    });
+  });
+});
+
 describe('the daily run, before its first stage', () => {
   it('refuses to run on top of earlier dates a transform change will rewrite, writes nothing, and the backfill it names runs them and then this date, in order', async () => {
     // Prepare: v1 history, then transform v2 deployed
@@ -113,7 +150,7 @@ describe('the daily run, before its first stage', () => {
       expect(cause).toContain(
         '2026-01-09 .. 2026-01-14 (6 dates): rerun from transform, read by rolling; why: code changed: transform v1 → v2',
       );
-      const suggested = `{"mode": "auto", "to": "${NEW_DATE}"}`;
+      const suggested = '{"mode": "auto"}';
       expect(cause).toContain(`Start the backfill ${suggested}`);
       // No stage ran, the ledger and owned tables are as they were, the lease is free again.
       await expectNothingWritten(session, before, daily.executionId);
