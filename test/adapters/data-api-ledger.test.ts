@@ -2,13 +2,7 @@
  * The ledger read through the Data API adapter, on real SQL (the Data API emulated in front of an
  * embedded PostgreSQL, with its 1 MiB response limit): a ledger of years must still plan.
  */
-import {
-  BeginTransactionCommand,
-  CommitTransactionCommand,
-  ExecuteStatementCommand,
-  RDSDataClient,
-  RollbackTransactionCommand,
-} from '@aws-sdk/client-rds-data';
+import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DataApiSqlClient } from '../../lambdas/adapters/data-api-sql';
 import { SqlResultTooLargeError } from '../../lambdas/engine/sql';
@@ -37,10 +31,7 @@ async function fillLedger(days: number, inputDays: number): Promise<void> {
 
 beforeAll(async () => {
   database = await DataApiEmulator.create();
-  rds.on(ExecuteStatementCommand).callsFake((input) => database.executeStatement(input));
-  rds.on(BeginTransactionCommand).callsFake(() => database.beginTransaction());
-  rds.on(CommitTransactionCommand).callsFake((input) => database.commitTransaction(input.transactionId));
-  rds.on(RollbackTransactionCommand).callsFake((input) => database.rollbackTransaction(input.transactionId));
+  database.route(rds);
   sql = new DataApiSqlClient({
     resourceArn: 'arn:aws:rds:eu-west-1:123456789012:cluster:hindsight',
     secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hindsight-AbCdEf',

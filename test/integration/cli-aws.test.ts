@@ -10,14 +10,7 @@ import {
   DescribeStacksCommand,
 } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient, DynamoDBServiceException, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import {
-  BeginTransactionCommand,
-  CommitTransactionCommand,
-  ExecuteStatementCommand,
-  RDSDataClient,
-  RDSDataServiceException,
-  RollbackTransactionCommand,
-} from '@aws-sdk/client-rds-data';
+import { ExecuteStatementCommand, RDSDataClient, RDSDataServiceException } from '@aws-sdk/client-rds-data';
 import {
   DescribeExecutionCommand,
   DescribeMapRunCommand,
@@ -75,21 +68,22 @@ const execution = (machine: string, name: string) =>
 
 let database: DataApiEmulator;
 
-/** Routes the mocked Data API to the emulator. */
-function routeDataApi(): void {
-  rds.on(ExecuteStatementCommand).callsFake((input) => database.executeStatement(input));
-  rds.on(BeginTransactionCommand).callsFake(() => database.beginTransaction());
-  rds.on(CommitTransactionCommand).callsFake((input) => database.commitTransaction(input.transactionId));
-  rds.on(RollbackTransactionCommand).callsFake((input) => database.rollbackTransaction(input.transactionId));
-}
-
 /** The deployed stack's answers when nothing goes wrong. */
 function deployedStack(): void {
   cloudFormation.on(DescribeStacksCommand, { StackName: 'Hindsight' }).resolves({
     Stacks: [{ StackName: 'Hindsight', StackStatus: 'UPDATE_COMPLETE', CreationTime: NOW, Outputs: outputs }],
   });
   dynamo.on(GetItemCommand).resolves({ Item: { pk: { S: 'lease' }, token: { N: '7' } } });
-  routeDataApi();
+  database.route(rds);
+}
+
+/** An error as the SDK raises one AWS answered with: a service exception named by AWS's error code. */
+function awsError(
+  Exception: new (options: { name: string; $fault: 'client'; message: string; $metadata: object }) => Error,
+  name: string,
+  message: string,
+): Error {
+  return new Exception({ name, $fault: 'client', message, $metadata: {} });
 }
 
 /** Runs the CLI in this process (so the mocks apply) with a piped, non-terminal output. */
@@ -121,7 +115,7 @@ beforeAll(async () => {
   // A ledger as a deployed stack would have it: migrations and two weeks of the v1 pipeline,
   // written through the Data API adapter.
   database = await DataApiEmulator.create();
-  routeDataApi();
+  database.route(rds);
   const sql = new DataApiSqlClient({
     resourceArn: stack.cluster,
     secretArn: stack.secret,
@@ -399,14 +393,9 @@ describe('hindsight --aws backfill', () => {
 
   it('fails clearly when Step Functions throttles the start', async () => {
     // Prepare
-    sfn.on(StartExecutionCommand).rejects(
-      new SFNServiceException({
-        name: 'ThrottlingException',
-        $fault: 'client',
-        message: 'Rate exceeded',
-        $metadata: {},
-      }),
-    );
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(awsError(SFNServiceException, 'ThrottlingException', 'Rate exceeded'));
 
     // Act
     const result = await cli([...AWS, ...V2, 'backfill', '--auto', '--yes']);
@@ -480,14 +469,15 @@ describe('hindsight --aws run', () => {
 describe('hindsight --aws: AWS errors become clear messages', () => {
   it('names the Data API call and the actions the mode needs when access is denied', async () => {
     // Prepare
-    rds.on(ExecuteStatementCommand).rejects(
-      new RDSDataServiceException({
-        name: 'AccessDeniedException',
-        $fault: 'client',
-        message: 'User is not authorized to perform: rds-data:ExecuteStatement',
-        $metadata: {},
-      }),
-    );
+    rds
+      .on(ExecuteStatementCommand)
+      .rejects(
+        awsError(
+          RDSDataServiceException,
+          'AccessDeniedException',
+          'User is not authorized to perform: rds-data:ExecuteStatement',
+        ),
+      );
 
     // Act
     const result = await cli([...AWS, 'plan']);
@@ -504,14 +494,15 @@ describe('hindsight --aws: AWS errors become clear messages', () => {
 
   it('says the lease table throttled, naming the table', async () => {
     // Prepare
-    dynamo.on(GetItemCommand).rejects(
-      new DynamoDBServiceException({
-        name: 'ThrottlingException',
-        $fault: 'client',
-        message: 'Rate of requests exceeds the allowed throughput.',
-        $metadata: {},
-      }),
-    );
+    dynamo
+      .on(GetItemCommand)
+      .rejects(
+        awsError(
+          DynamoDBServiceException,
+          'ThrottlingException',
+          'Rate of requests exceeds the allowed throughput.',
+        ),
+      );
 
     // Act
     const result = await cli([...AWS, 'status']);
@@ -524,14 +515,11 @@ describe('hindsight --aws: AWS errors become clear messages', () => {
   it('says there is no such stack, and how to name the deployed one', async () => {
     // Prepare
     cloudFormation.reset();
-    cloudFormation.on(DescribeStacksCommand).rejects(
-      new CloudFormationServiceException({
-        name: 'ValidationError',
-        $fault: 'client',
-        message: 'Stack with id Hindsight does not exist',
-        $metadata: {},
-      }),
-    );
+    cloudFormation
+      .on(DescribeStacksCommand)
+      .rejects(
+        awsError(CloudFormationServiceException, 'ValidationError', 'Stack with id Hindsight does not exist'),
+      );
 
     // Act
     const result = await cli([...AWS, 'status']);
@@ -569,14 +557,15 @@ describe('hindsight --aws: AWS errors become clear messages', () => {
   it('says when the credentials are missing or expired', async () => {
     // Prepare
     cloudFormation.reset();
-    cloudFormation.on(DescribeStacksCommand).rejects(
-      new CloudFormationServiceException({
-        name: 'ExpiredToken',
-        $fault: 'client',
-        message: 'The security token included in the request is expired',
-        $metadata: {},
-      }),
-    );
+    cloudFormation
+      .on(DescribeStacksCommand)
+      .rejects(
+        awsError(
+          CloudFormationServiceException,
+          'ExpiredToken',
+          'The security token included in the request is expired',
+        ),
+      );
 
     // Act
     const result = await cli([...AWS, 'plan']);

@@ -11,18 +11,24 @@
 import { randomBytes } from 'node:crypto';
 import {
   BadRequestException,
+  BeginTransactionCommand,
   type BeginTransactionCommandOutput,
   type ColumnMetadata,
+  CommitTransactionCommand,
   type CommitTransactionCommandOutput,
   DatabaseErrorException,
+  ExecuteStatementCommand,
   type ExecuteStatementCommandInput,
   type ExecuteStatementCommandOutput,
   type Field,
+  type RDSDataClient,
+  RollbackTransactionCommand,
   type RollbackTransactionCommandOutput,
   type SqlParameter,
   TransactionNotFoundException,
 } from '@aws-sdk/client-rds-data';
 import { PGlite } from '@electric-sql/pglite';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
 
 /** The Data API refuses a response of more than 1 MiB of records. */
 export const DATA_API_RESPONSE_LIMIT_BYTES = 1024 * 1024;
@@ -74,6 +80,14 @@ export class DataApiEmulator {
     const db = await PGlite.create();
     await db.exec("SET TIME ZONE 'UTC'");
     return new DataApiEmulator(db);
+  }
+
+  /** Answers every Data API call of `mock` (an aws-sdk-client-mock of `RDSDataClient`) from this database. */
+  route(mock: AwsClientStub<RDSDataClient>): void {
+    mock.on(ExecuteStatementCommand).callsFake((input) => this.executeStatement(input));
+    mock.on(BeginTransactionCommand).callsFake(() => this.beginTransaction());
+    mock.on(CommitTransactionCommand).callsFake((input) => this.commitTransaction(input.transactionId));
+    mock.on(RollbackTransactionCommand).callsFake((input) => this.rollbackTransaction(input.transactionId));
   }
 
   async beginTransaction(): Promise<BeginTransactionCommandOutput> {
