@@ -16,13 +16,17 @@ const REPOSITORY = join(__dirname, '..');
 const HANDLERS = join(REPOSITORY, 'lambdas', 'handlers');
 const LOADS = 5;
 
-/** What the stack sets on every function (dummy values: loading must not reach AWS). */
+/** What the stack sets on the functions (dummy values: loading must not reach AWS). */
 const HANDLER_ENVIRONMENT: Record<string, string> = {
   DB_CLUSTER_ARN: 'arn:aws:rds:us-east-1:123456789012:cluster:bench',
   DB_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:bench',
   DB_NAME: 'hindsight',
   LEASE_TABLE_NAME: 'hindsight-lease',
   HINDSIGHT_STAGE: 'ingest',
+  // The after-deploy function's own.
+  BACKFILL_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:bench',
+  HINDSIGHT_DEPLOYMENT_ID: 'bench',
+  HINDSIGHT_AUTO_BACKFILL: 'true',
   AWS_REGION: 'us-east-1',
 };
 
