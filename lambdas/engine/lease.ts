@@ -27,6 +27,12 @@ import { InvalidInputError, LeaseContendedError, LeaseHeldError, LeaseLostError 
 /** How long a lease lasts when not renewed; the backfill renews it before every date. */
 export const DEFAULT_LEASE_DURATION_MS = 15 * 60_000;
 
+/**
+ * A holder that re-enters or renews its lease within this long of the last extension keeps it as
+ * it is: the expiry is still at least the duration less this away, and a write buys nothing.
+ */
+export const DEFAULT_RENEW_INTERVAL_MS = 60_000;
+
 /** Conditional writes tried before giving up with `LeaseContendedError`. */
 export const DEFAULT_LEASE_WRITE_ATTEMPTS = 5;
 
@@ -85,6 +91,12 @@ export interface LeaseOptions {
    * @default 5
    */
   readonly maxWriteAttempts?: number;
+  /**
+   * How long after an extension a re-entry or renewal by the holder writes nothing (the backfill
+   * re-enters before every date, which locally take milliseconds). Below `durationMs`.
+   * @default 1 minute (capped at half the duration)
+   */
+  readonly renewIntervalMs?: number;
 }
 
 /** Why a lease was taken from its holder. */
@@ -118,6 +130,7 @@ interface Transition {
 export class LeaseService {
   private readonly durationMs: number;
   private readonly maxWriteAttempts: number;
+  private readonly renewIntervalMs: number;
 
   constructor(
     private readonly store: LeaseStore,
@@ -126,11 +139,24 @@ export class LeaseService {
   ) {
     this.durationMs = options.durationMs ?? DEFAULT_LEASE_DURATION_MS;
     this.maxWriteAttempts = options.maxWriteAttempts ?? DEFAULT_LEASE_WRITE_ATTEMPTS;
+    this.renewIntervalMs =
+      options.renewIntervalMs ?? Math.min(DEFAULT_RENEW_INTERVAL_MS, Math.floor(this.durationMs / 2));
     if (!Number.isSafeInteger(this.durationMs) || this.durationMs <= 0) {
       throw InvalidInputError.of('durationMs', this.durationMs, 'a positive whole number of milliseconds');
     }
     if (!Number.isSafeInteger(this.maxWriteAttempts) || this.maxWriteAttempts < 1) {
       throw InvalidInputError.of('maxWriteAttempts', this.maxWriteAttempts, 'a whole number of at least 1');
+    }
+    if (
+      !Number.isSafeInteger(this.renewIntervalMs) ||
+      this.renewIntervalMs < 0 ||
+      this.renewIntervalMs >= this.durationMs
+    ) {
+      throw InvalidInputError.of(
+        'renewIntervalMs',
+        this.renewIntervalMs,
+        `a whole number of milliseconds from 0 to below the duration (${this.durationMs})`,
+      );
     }
   }
 
@@ -143,6 +169,7 @@ export class LeaseService {
     let seen = await this.store.read();
     for (let attempt = 1; ; attempt++) {
       const { next, outcome, displaced } = await this.decideAcquire(seen, kind, executionId, now);
+      if (outcome === 'reentered' && next === seen) return { ...next, outcome };
       if (await this.store.tryWrite(next, seen))
         return displaced ? { ...next, outcome, displaced } : { ...next, outcome };
       if (attempt >= this.maxWriteAttempts) throw new LeaseContendedError('acquire', executionId, attempt);
@@ -161,6 +188,7 @@ export class LeaseService {
         throw new LeaseLostError(executionId, token, seen?.holder ?? null, seen?.token ?? null);
       }
       const next = this.extended(seen, now);
+      if (next === seen) return seen;
       if (await this.store.tryWrite(next, seen)) return next;
       if (attempt >= this.maxWriteAttempts) throw new LeaseContendedError('renew', executionId, attempt);
       seen = await this.store.read();
@@ -215,7 +243,9 @@ export class LeaseService {
     return { holder, kind, token, expiresAt: now + this.durationMs, acquiredAt: now };
   }
 
+  /** The lease extended to `now + duration`; the same object, unwritten, when extended less than the renew interval ago. */
   private extended(lease: HeldLease, now: number): HeldLease {
+    if (lease.expiresAt - now > this.durationMs - this.renewIntervalMs) return lease;
     return { ...lease, expiresAt: Math.max(lease.expiresAt, now + this.durationMs) };
   }
 }

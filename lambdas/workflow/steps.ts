@@ -294,7 +294,8 @@ export async function prepareDate(deps: StepDependencies, raw: unknown): Promise
     );
   }
   const lease = await deps.leases.acquire('backfill', execution, deps.now().getTime());
-  await raiseFence(deps.sql, lease.token);
+  // Re-entered, the token is the one this execution's acquire already raised the fence to.
+  if (lease.outcome !== 'reentered') await raiseFence(deps.sql, lease.token);
 
   if (previous !== undefined) {
     const last = deps.pipeline.names[deps.pipeline.names.length - 1];

@@ -26,7 +26,7 @@ class FakeLiveness implements HolderLiveness {
   }
 }
 
-function setup(options: { durationMs?: number; maxWriteAttempts?: number } = {}) {
+function setup(options: { durationMs?: number; maxWriteAttempts?: number; renewIntervalMs?: number } = {}) {
   const store = new MemoryLeaseStore();
   const liveness = new FakeLiveness();
   const service = new LeaseService(store, liveness, { durationMs: 15 * MINUTE, ...options });
@@ -85,6 +85,26 @@ describe('Class: LeaseService', () => {
       expect(again).toMatchObject({ token: first.token, outcome: 'reentered', acquiredAt: T0 });
       expect(again.expiresAt).toBe(T0 + 25 * MINUTE);
       expect(liveness.asked).toEqual([]);
+    });
+
+    it('re-enters within the renew interval of its last extension without writing', async () => {
+      // Prepare: the backfill re-enters before every date, and dates can take milliseconds
+      const { service, store } = setup();
+      const first = await service.acquire('backfill', BACKFILL, T0);
+      const writes = store.writes;
+
+      // Act
+      const again = await service.acquire('backfill', BACKFILL, T0 + 59_000);
+      const later = await service.acquire('backfill', BACKFILL, T0 + 61_000);
+
+      // Assess: the first keeps the lease as it was; a minute on, it is extended again
+      expect(again).toMatchObject({ token: first.token, outcome: 'reentered', expiresAt: first.expiresAt });
+      expect(later).toMatchObject({
+        token: first.token,
+        outcome: 'reentered',
+        expiresAt: T0 + 61_000 + 15 * MINUTE,
+      });
+      expect(store.writes - writes).toBe(1);
     });
 
     it('re-enters its own expired lease when nobody took it over', async () => {
@@ -234,6 +254,12 @@ describe('Class: LeaseService', () => {
       expect(store.current).toEqual({ holder: null, token: 30 });
     });
 
+    it('refuses a renew interval that is not below the duration', () => {
+      expect(() => setup({ durationMs: 10 * MINUTE, renewIntervalMs: 10 * MINUTE })).toThrow(
+        'Invalid renewIntervalMs: got 600000; expected a whole number of milliseconds from 0 to below the duration (600000).',
+      );
+    });
+
     it('refuses a duration that is not a positive whole number of milliseconds', () => {
       expect(() => setup({ durationMs: 0 })).toThrow(
         'Invalid durationMs: got 0; expected a positive whole number of milliseconds.',
@@ -259,6 +285,20 @@ describe('Class: LeaseService', () => {
         acquiredAt: T0,
       });
       expect(store.current).toEqual(renewed);
+    });
+
+    it('writes nothing when renewed within the renew interval', async () => {
+      // Prepare
+      const { service, store } = setup();
+      const first = await service.acquire('backfill', BACKFILL, T0);
+      const writes = store.writes;
+
+      // Act
+      const renewed = await service.renew(BACKFILL, first.token, T0 + 30_000);
+
+      // Assess
+      expect(renewed.expiresAt).toBe(first.expiresAt);
+      expect(store.writes).toBe(writes);
     });
 
     it('never shortens the lease when renewed with an earlier clock', async () => {
