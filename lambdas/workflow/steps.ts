@@ -204,8 +204,9 @@ export async function checkEarlierDates(
 }
 
 /**
- * The backfill input, checked, and its plan: one read of the ledger (and of the applied
- * transitions when there are transitions). Used by "Validate And Plan" and by `hindsight plan`.
+ * The backfill input, checked, and its plan: one read of the ledger, of the due dates' range, and of
+ * the applied transitions when there are transitions. Used by "Validate And Plan", `hindsight plan`
+ * and the after-deploy trigger.
  */
 export async function computePlan(
   deps: StepDependencies,
