@@ -274,9 +274,9 @@ export class EarlierDateNotDoneError extends HindsightError {}
 export class PlannedDateNotFoundError extends HindsightError {}
 
 /**
- * "Prepare Date": hold the lease (renew it; re-take it when a redrive finds it released; fail if
- * another execution has it), read the planned date, check that the one before it is done, apply
- * transitions.
+ * "Prepare Date": read the planned date, check that the one before it is done, then hold the lease
+ * (renew it; re-take it when a redrive finds it released; fail if another execution has it) and
+ * apply transitions.
  */
 export async function prepareDate(deps: StepDependencies, raw: unknown): Promise<PreparedDate> {
   const { position, executionId: execution } = parseInput(prepareDateSchema, raw);
@@ -294,10 +294,6 @@ export async function prepareDate(deps: StepDependencies, raw: unknown): Promise
       `one of ${deps.pipeline.names.join(', ')} (the plan was made with other code; start the backfill again)`,
     );
   }
-  const lease = await deps.leases.acquire('backfill', execution, deps.now().getTime());
-  // Re-entered, the token is the one this execution's acquire already raised the fence to.
-  if (lease.outcome !== 'reentered') await raiseFence(deps.sql, lease.token);
-
   if (previous !== undefined) {
     const last = deps.pipeline.names[deps.pipeline.names.length - 1];
     const { rows } = await deps.sql.query<{ execution_id: string | null }>(
@@ -312,6 +308,11 @@ export async function prepareDate(deps: StepDependencies, raw: unknown): Promise
       );
     }
   }
+  // The lease after the predecessor check: an item that outlived its failed execution (queued, or
+  // in flight when the Map failed) stops there, and cannot take back the lease the failure released.
+  const lease = await deps.leases.acquire('backfill', execution, deps.now().getTime());
+  // Re-entered, the token is the one this execution's acquire already raised the fence to.
+  if (lease.outcome !== 'reentered') await raiseFence(deps.sql, lease.token);
   const transitionsApplied = await applyTransitions(deps.sql, deps.pipeline, deps.transitions, {
     date: current.date,
     startStage: current.startStage,

@@ -114,6 +114,26 @@ describe.each(databaseKinds())('Stored backfill plans on $name', (kind) => {
     await expect(second).rejects.toThrow('the planned date before it, 2026-11-28, is not done');
   });
 
+  it('lets an item that outlived its failed backfill take back no lease: the predecessor check comes first', async () => {
+    // Prepare: the backfill failed on its first date, and the failure released the lease
+    await saveBackfillPlan(sql, EXECUTION, [
+      { date: '2026-11-28', startStage: 'ingest' },
+      { date: '2026-11-29', startStage: 'ingest' },
+    ]);
+    const dependencies = deps();
+    await prepareDate(dependencies, { position: 0, executionId: EXECUTION, token: 1 });
+    await dependencies.leases.release(EXECUTION);
+
+    // Act: the next item, queued behind the failed one, starts anyway
+    const straggler = prepareDate(dependencies, { position: 1, executionId: EXECUTION, token: 1 });
+
+    // Assess
+    await expect(straggler).rejects.toThrow(EarlierDateNotDoneError);
+    expect(
+      await dependencies.leases.acquire('daily', 'arn:aws:states:eu-west-1:1:execution:d:x', 0),
+    ).toMatchObject({ outcome: 'acquired' });
+  });
+
   it('refuses a position the execution never planned, taking no lease', async () => {
     // Prepare
     await saveBackfillPlan(sql, EXECUTION, [{ date: '2026-11-28', startStage: 'ingest' }]);
