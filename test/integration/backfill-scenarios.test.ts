@@ -22,8 +22,8 @@ import {
   type LocalSession,
   type LocalStore,
   localStoreKinds,
-  openLocalSession,
   plannedDates,
+  withLocalSession,
 } from '../support/local-stores';
 
 const params: PipelineParams = { rowsPerDay: 200 };
@@ -189,14 +189,8 @@ describe.each(localStoreKinds())('backfill {"mode": "auto"} after a change, on $
   let baselineHistory: number;
   const references = new Map<Pipeline, Promise<Dump>>();
 
-  async function withSession<T>(store: LocalStore, code: Pipeline, work: (s: LocalSession) => Promise<T>) {
-    const session = await openLocalSession(store, code, params, definitions);
-    try {
-      return await work(session);
-    } finally {
-      await session.close();
-    }
-  }
+  const withSession = <T>(store: LocalStore, code: Pipeline, work: (s: LocalSession) => Promise<T>) =>
+    withLocalSession(store, code, params, definitions, work);
 
   /** The owned tables of a fresh installation where `code` ran the daily workflow for every date. */
   function fromScratch(code: Pipeline): Promise<Dump> {

@@ -28,10 +28,11 @@ import { readLedger, toEntry } from '../../lambdas/ledger/ledger-store';
 import { defaultMigrationsDirectory, loadMigrations, migrate } from '../../lambdas/ledger/migrator';
 import { pipeline } from '../../lambdas/stages';
 import { runStage } from '../../lambdas/workflow/stage-runner';
-import { type CliIo, EXIT, runCli } from '../../lib/cli/program';
+import { EXIT } from '../../lib/cli/program';
 import type { StatusReport } from '../../lib/cli/status-view';
 import { OUTPUTS } from '../../lib/stack-outputs';
 import { pipeline as transformV2 } from '../fixtures/stages-transform-v2';
+import { runCliInProcess } from '../support/cli-in-process';
 import { DataApiEmulator } from '../support/data-api-emulator';
 
 const cloudFormation = mockClient(CloudFormationClient);
@@ -86,20 +87,8 @@ function awsError(
   return new Exception({ name, $fault: 'client', message, $metadata: {} });
 }
 
-/** Runs the CLI in this process (so the mocks apply) with a piped, non-terminal output. */
-async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    out: (text) => out.push(text),
-    err: (text) => err.push(text),
-    isTty: false,
-    now: () => NOW,
-    pollMs: 0,
-  };
-  const code = await runCli(args, io);
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
+/** Runs the CLI in this process (so the mocks apply), piped, on the test's clock, polling at once. */
+const cli = (args: readonly string[]) => runCliInProcess(args, { now: NOW, pollMs: 0 });
 
 /** Every AWS request made so far, by client, as `Command input` pairs. */
 function requests(): string[] {

@@ -20,8 +20,8 @@ import {
   type LocalStore,
   type LocalStoreKind,
   localStoreKinds,
-  openLocalSession,
   plannedDates,
+  withLocalSession,
 } from '../support/local-stores';
 import { databaseChecksum, readLease } from '../support/state-checksum';
 import { testWorkflowDefinitions } from '../support/test-definitions';
@@ -61,14 +61,8 @@ let definitions: WorkflowDefinitions;
 /** Daily runs of the original code for every date of DATES. */
 let baseline: LocalStore;
 
-async function withSession<T>(store: LocalStore, code: Pipeline, work: (s: LocalSession) => Promise<T>) {
-  const session = await openLocalSession(store, code, params, definitions);
-  try {
-    return await work(session);
-  } finally {
-    await session.close();
-  }
-}
+const withSession = <T>(store: LocalStore, code: Pipeline, work: (s: LocalSession) => Promise<T>) =>
+  withLocalSession(store, code, params, definitions, work);
 
 function failed(outcome: ExecutionOutcome): { error: string; cause: string } {
   if (outcome.status !== 'FAILED')

@@ -25,7 +25,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { HeldLease } from '../../lambdas/engine/lease';
 import { pipeline as repositoryPipeline } from '../../lambdas/stages';
-import { type CliIo, EXIT, runCli } from '../../lib/cli/program';
+import { EXIT } from '../../lib/cli/program';
 import {
   cellCentre,
   type DisplayState,
@@ -39,6 +39,7 @@ import { cachedWorkflowDefinitions } from '../../lib/local/cached-definitions';
 import { openLocalServices } from '../../lib/local/local-services';
 import { LocalWorkflows } from '../../lib/local/local-workflows';
 import { REPOSITORY } from '../support/cli';
+import { runCliInProcess } from '../support/cli-in-process';
 import { decodePng } from '../support/png';
 
 const run = promisify(execFile);
@@ -68,18 +69,7 @@ let report: StatusReport;
 const timings: string[] = [];
 
 /** `hindsight` in this process, output captured. */
-async function cli(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    out: (text) => out.push(text),
-    err: (text) => err.push(text),
-    isTty: false,
-    now: () => NOW,
-  };
-  const code = await runCli(args, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const cli = (args: readonly string[]) => runCliInProcess(args, { now: NOW });
 
 async function timed<T>(what: string, work: () => Promise<T>): Promise<T> {
   const began = Date.now();
@@ -116,8 +106,8 @@ beforeAll(async () => {
   const status = await timed('status --json (transform v2)', () =>
     cli(['--data-dir', dataDir, '--stages', FIXTURE, 'status', '--json']),
   );
-  expect({ code: status.code, err: status.err }).toEqual({ code: EXIT.ok, err: '' });
-  report = JSON.parse(status.out) as StatusReport;
+  expect({ code: status.code, err: status.stderr }).toEqual({ code: EXIT.ok, err: '' });
+  report = JSON.parse(status.stdout) as StatusReport;
 });
 
 afterAll(() => {
@@ -250,7 +240,7 @@ describe('hindsight status --html', () => {
     const result = await timed('status --html', () =>
       cli(['--data-dir', dataDir, '--stages', FIXTURE, 'status', '--html', file]),
     );
-    expect(result).toEqual({ code: EXIT.ok, out: `Wrote ${file}`, err: '' });
+    expect(result).toEqual({ code: EXIT.ok, stdout: `Wrote ${file}`, stderr: '' });
     const html = readFileSync(file, 'utf8');
     expect(html).toBe(renderStatusPage(report, { generatedAt: NOW }));
     expect(html).toContain('2026-03-07 06:30:00 UTC');
@@ -276,8 +266,8 @@ describe('hindsight status --html', () => {
       join(root, 'no-such-dir', 'status.html'),
     ]);
     expect(result.code).toBe(EXIT.usage);
-    expect(result.err).toContain('--html');
-    expect(result.err).toContain('Nothing was changed.');
+    expect(result.stderr).toContain('--html');
+    expect(result.stderr).toContain('Nothing was changed.');
     expect(existsSync(untouched)).toBe(false);
   });
 

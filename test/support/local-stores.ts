@@ -149,6 +149,22 @@ export async function openLocalSession(
   }
 }
 
+/** Opens a session on `store`, runs `work`, and closes it whatever happens. */
+export async function withLocalSession<T>(
+  store: LocalStore,
+  pipeline: Pipeline,
+  params: PipelineParams,
+  definitions: WorkflowDefinitions,
+  work: (session: LocalSession) => Promise<T>,
+): Promise<T> {
+  const session = await openLocalSession(store, pipeline, params, definitions);
+  try {
+    return await work(session);
+  } finally {
+    await session.close();
+  }
+}
+
 function succeeded(what: string, outcome: ExecutionOutcome): unknown {
   if (outcome.status !== 'SUCCEEDED') throw new Error(`${what} ended ${JSON.stringify(outcome)}`);
   return outcome.output;
