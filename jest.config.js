@@ -1,11 +1,19 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
+  // The framework's tests, and the example pipeline's own.
+  roots: ['<rootDir>/test', '<rootDir>/pipeline'],
   testMatch: ['**/*.test.ts'],
   transform: {
     // Type checking is `npm run lint`'s job; tests only transpile, which keeps them fast.
     '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }],
+  },
+  moduleNameMapper: {
+    // The package's own name, as stage code imports it (Node resolves it by package.json "exports").
+    '^hindsight$': '<rootDir>/lambdas/engine/index.ts',
+    '^hindsight/cdk$': '<rootDir>/lib/index.ts',
+    // The deployed pipeline the Lambda entry points import; handler tests load the meters fixture.
+    '^hindsight-configured-pipeline$': '<rootDir>/test/fixtures/pipelines/meters/index.ts',
   },
   // Database suites open PGlite and a real server; keep them off each other's CPU on 2 cores.
   maxWorkers: 2,

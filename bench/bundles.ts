@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { build } from 'esbuild';
-import { BUNDLING, HANDLER_NAMES } from '../lib/functions';
+import { BUNDLING, CONFIGURED_PIPELINE_MODULE, HANDLER_NAMES } from '../lib/functions';
 import { median, progress, timed } from './measure';
+import { pipeline, source } from './project';
 import { formatTable, ms } from './table';
 
 const REPOSITORY = join(__dirname, '..');
@@ -22,7 +23,7 @@ const HANDLER_ENVIRONMENT: Record<string, string> = {
   DB_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:bench',
   DB_NAME: 'hindsight',
   LEASE_TABLE_NAME: 'hindsight-lease',
-  HINDSIGHT_STAGE: 'ingest',
+  HINDSIGHT_STAGE: pipeline.names[0],
   // The after-deploy function's own.
   BACKFILL_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:bench',
   HINDSIGHT_DEPLOYMENT_ID: 'bench',
@@ -79,6 +80,8 @@ export async function benchBundles(): Promise<BundlesResult> {
     sourcemap: BUNDLING.sourceMap ?? false,
     external: [...(BUNDLING.externalModules ?? [])],
     logLevel: 'warning' as const,
+    // As the stack bundles them: with the configured pipeline's code.
+    alias: { [CONFIGURED_PIPELINE_MODULE]: source.entry },
   };
   try {
     // The entries the stack bundles (lib/functions.ts); other files there are shared modules.

@@ -1,13 +1,14 @@
 /** The benchmark's databases: an in-memory PGlite (opening one costs seconds, so sections share it). */
 import { PgliteSqlClient } from '../lambdas/adapters/pglite-sql';
 import type { SqlClient } from '../lambdas/engine/sql';
-import { defaultMigrationsDirectory, loadMigrations, migrate } from '../lambdas/ledger/migrator';
+import { loadMigrations, migrate } from '../lambdas/ledger/migrator';
 import { resetDatabase } from '../test/support/databases';
+import { source } from './project';
 
 /** A new in-memory PGlite with the migrations applied. */
 export async function openMigratedPglite(): Promise<SqlClient> {
   const sql = await PgliteSqlClient.open(undefined);
-  await migrate(sql, loadMigrations(defaultMigrationsDirectory()));
+  await migrate(sql, loadMigrations(source.migrationsDirectory));
   return sql;
 }
 

@@ -14,10 +14,11 @@ import type { Pipeline } from '../lambdas/engine/pipeline';
 import type { SqlClient } from '../lambdas/engine/sql';
 import type { PipelineParams } from '../lambdas/engine/stage';
 import { runStage } from '../lambdas/workflow/stage-runner';
-import { type LocalServices, openLocalServices } from '../lib/local/local-services';
-import { LocalWorkflows } from '../lib/local/local-workflows';
 import type { WorkflowDefinitions } from '../lib/workflow-definitions';
+import { type LocalServices, openLocalServices } from '../local/local-services';
+import { LocalWorkflows } from '../local/local-workflows';
 import { best, median, progress, timed } from './measure';
+import { sizeParams, source } from './project';
 import { formatTable, int, ms, ratio } from './table';
 import { TimingSqlClient } from './timing-sql';
 
@@ -88,9 +89,10 @@ function timedLeases(leases: LeaseService, clock: { ms: number; calls: number })
 }
 
 /** Stage-runs recorded by the run and the report rows written: both paths must agree. */
-async function footprint(sql: SqlClient): Promise<string> {
+async function footprint(sql: SqlClient, pipeline: Pipeline): Promise<string> {
+  const report = pipeline.stages[pipeline.stages.length - 1].owns[0];
   const { rows } = await sql.query<{ runs: number; report: number }>(
-    `SELECT (SELECT count(*) FROM hindsight_run_history) AS runs, (SELECT count(*) FROM sales_report) AS report`,
+    `SELECT (SELECT count(*) FROM hindsight_run_history) AS runs, (SELECT count(*) FROM ${report}) AS report`,
   );
   return `${rows[0].runs} runs, ${rows[0].report} report rows`;
 }
@@ -102,7 +104,7 @@ export async function benchOrchestration(
   const startStage = pipeline.names[1];
   const stages = pipeline.names.slice(1);
   const dates = dateRange(FROM, TO);
-  const params: PipelineParams = { rowsPerDay: ROWS_PER_DAY };
+  const params: PipelineParams = sizeParams(ROWS_PER_DAY);
   const root = mkdtempSync(join(tmpdir(), 'hindsight-bench-'));
   try {
     // The template: a local installation whose first stage has run for every date.
@@ -110,7 +112,12 @@ export async function benchOrchestration(
     progress(
       `orchestration: preparing a data directory with ${pipeline.names[0]} run for ${dates.length} dates`,
     );
-    const services = await openLocalServices({ dataDir: template, pipeline, params });
+    const services = await openLocalServices({
+      dataDir: template,
+      pipeline,
+      params,
+      migrationsDirectory: source.migrationsDirectory,
+    });
     try {
       for (const date of dates) {
         await runStage(
@@ -146,7 +153,7 @@ export async function benchOrchestration(
           statements: sql.statements,
           leaseMs: 0,
           leaseCalls: 0,
-          footprint: await footprint(sql),
+          footprint: await footprint(sql, pipeline),
         };
       } finally {
         await sql.close();
@@ -156,7 +163,12 @@ export async function benchOrchestration(
 
     const workflow = async (): Promise<Sample> => {
       const dir = copy();
-      const local = await openLocalServices({ dataDir: dir, pipeline, params });
+      const local = await openLocalServices({
+        dataDir: dir,
+        pipeline,
+        params,
+        migrationsDirectory: source.migrationsDirectory,
+      });
       try {
         // The same services with the SQL port and the lease service timed.
         const sql = new TimingSqlClient(local.deps.sql);
@@ -176,7 +188,7 @@ export async function benchOrchestration(
           statements: sql.statements,
           leaseMs: lease.ms,
           leaseCalls: lease.calls,
-          footprint: await footprint(local.deps.sql),
+          footprint: await footprint(local.deps.sql, pipeline),
         };
       } finally {
         await local.close();

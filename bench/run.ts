@@ -60,8 +60,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PostgresSqlClient } from '../lambdas/adapters/postgres-sql';
-import { defaultMigrationsDirectory, loadMigrations, migrate } from '../lambdas/ledger/migrator';
-import { pipeline } from '../lambdas/stages';
+import { loadMigrations, migrate } from '../lambdas/ledger/migrator';
 import { synthesizeWorkflowDefinitions } from '../lib/workflow-definitions';
 import { findPostgresBin, startPostgres } from '../test/support/postgres-server';
 import { benchBundles, formatBundles } from './bundles';
@@ -70,6 +69,7 @@ import { emptyDatabase, openMigratedPglite } from './databases';
 import { progress, timed } from './measure';
 import { benchOrchestration, formatOrchestration } from './orchestration';
 import { benchPlanner, formatPlanner } from './planner';
+import { pipeline, source, transitions } from './project';
 import {
   benchLargeChain,
   benchRoundTrips,
@@ -96,7 +96,9 @@ async function main(): Promise<void> {
   };
 
   progress('synthesizing the workflow definitions');
-  const synth = await timed(() => synthesizeWorkflowDefinitions({ pipeline }));
+  const synth = await timed(() =>
+    synthesizeWorkflowDefinitions({ source, pipeline: { pipeline, transitions } }),
+  );
   const definitions = synth.result;
 
   const cost = benchCost(definitions, pipeline);
@@ -127,7 +129,7 @@ async function main(): Promise<void> {
     try {
       const sql = new PostgresSqlClient(server.url);
       try {
-        await migrate(sql, loadMigrations(defaultMigrationsDirectory()));
+        await migrate(sql, loadMigrations(source.migrationsDirectory));
         const { rows } = await sql.query<{ server_version: string }>('SHOW server_version');
         postgresVersion = rows[0].server_version;
         postgresLarge = await benchLargeChain(sql, pipeline);

@@ -7,6 +7,7 @@ import type { Pipeline } from '../lambdas/engine/pipeline';
 import { CountingSqlClient, type SqlClient } from '../lambdas/engine/sql';
 import { runStage } from '../lambdas/workflow/stage-runner';
 import { best, progress, timed } from './measure';
+import { sizeParams } from './project';
 import { formatTable, int, ms } from './table';
 
 export const SMALL_ROWS = 1_000;
@@ -43,7 +44,7 @@ export async function runChain(
       progress(`stages: ${inner.kind} ${int(rowsPerDay)} rows/day, ${date} ${stage.name}`);
       const before = sql.statements;
       const run = await timed(() =>
-        runStage(sql, pipeline, { stage: stage.name, date, fenceToken: 1 }, { rowsPerDay }),
+        runStage(sql, pipeline, { stage: stage.name, date, fenceToken: 1 }, sizeParams(rowsPerDay)),
       );
       const statements = sql.statements - before;
       let rowsIn = rowsPerDay;

@@ -1,4 +1,4 @@
-import { runCli } from '../lib/cli/program';
+import { runCli } from '../cli/program';
 
 /** `hindsight` — the command line (npm run hindsight -- …, or npx hindsight …). */
 runCli(process.argv.slice(2), {

@@ -6,7 +6,11 @@ import { Trigger } from 'aws-cdk-lib/triggers';
 import { Construct, type IConstruct } from 'constructs';
 import type { Pipeline } from '../lambdas/engine/pipeline';
 import type { Transition } from '../lambdas/engine/transition';
-import { loadMigrations } from '../lambdas/ledger/migrator';
+import {
+  frameworkMigrationsDirectory,
+  loadMigrations,
+  MIGRATION_SEQUENCES,
+} from '../lambdas/ledger/migrator';
 import type { HindsightDatabase } from './database';
 import type { HindsightFunctions } from './functions';
 import type { LeaseTable } from './lease-table';
@@ -14,7 +18,7 @@ import type { LeaseTable } from './lease-table';
 export interface AfterDeployProps {
   readonly pipeline: Pipeline;
   readonly transitions: readonly Transition[];
-  /** Directory of the schema migrations, part of what identifies a deployment. */
+  /** Directory of the pipeline's migrations; they and Hindsight's own identify a deployment. */
   readonly migrationsDirectory: string;
   readonly functions: HindsightFunctions;
   readonly database: HindsightDatabase;
@@ -70,10 +74,13 @@ export function deploymentIdOf(
   const content = {
     stages: props.pipeline.stages.map((stage) => [stage.name, stage.version, stage.lookbackDays]),
     transitions: props.transitions.map((transition) => transition.id),
-    migrations: loadMigrations(props.migrationsDirectory).map((migration) => [
-      migration.id,
-      migration.checksum,
-    ]),
+    migrations: [
+      ...loadMigrations(frameworkMigrationsDirectory()).map((migration) => [
+        `${MIGRATION_SEQUENCES.framework.prefix}${migration.id}`,
+        migration.checksum,
+      ]),
+      ...loadMigrations(props.migrationsDirectory).map((migration) => [migration.id, migration.checksum]),
+    ],
   };
   return createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 16);
 }

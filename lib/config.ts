@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
+import { InvalidInputError } from '../lambdas/engine/errors';
+import type { PipelineParams } from '../lambdas/engine/stage';
+import { findProject, type Project } from './project';
 import { DEFAULT_STACK_NAME, STACK_NAME, STACK_NAME_FORM } from './stack-outputs';
 
 /** The `cdk.json` context keys Hindsight reads (all under the `hindsight:` prefix). */
@@ -16,6 +17,7 @@ export const CONTEXT_KEYS = {
   secretArn: 'hindsight:secretArn',
   databaseName: 'hindsight:databaseName',
   stackName: 'hindsight:stackName',
+  params: 'hindsight:params',
 } as const;
 
 /** An Aurora cluster that already exists, reached through its Data API. */
@@ -46,6 +48,8 @@ export interface HindsightConfig {
   readonly alarmTopicArn?: string;
   /** Set when the three `hindsight:clusterArn|secretArn|databaseName` keys name an existing cluster. */
   readonly importedDatabase?: ImportedDatabaseConfig;
+  /** The pipeline's own parameters, given to every stage as `params` (`hindsight:params`). */
+  readonly params: PipelineParams;
 }
 
 /** The values `cdk.json` ships with; a key missing from context falls back to these. */
@@ -56,6 +60,7 @@ export const DEFAULT_CONFIG: HindsightConfig = {
   maxBackfillDays: 3660,
   leaseWait: Duration.minutes(120),
   dailyBlockedAlarm: Duration.minutes(60),
+  params: {},
 };
 
 const SCHEDULE = /^(cron|rate)\(.+\)$/;
@@ -131,6 +136,13 @@ export function readConfig(node: Pick<Node, 'tryGetContext'>): HindsightConfig {
           'a standard SNS topic ARN, arn:aws:sns:<region>:<account>:<name>',
         );
 
+  const params = read(
+    CONTEXT_KEYS.params,
+    DEFAULT_CONFIG.params,
+    toParams,
+    'an object of parameter names (lower camel or snake case) to string values, e.g. {"rowsPerDay": "1000"}',
+  );
+
   const importKeys = [CONTEXT_KEYS.clusterArn, CONTEXT_KEYS.secretArn, CONTEXT_KEYS.databaseName];
   const missing = importKeys.filter((key) => node.tryGetContext(key) === undefined);
   let importedDatabase: ImportedDatabaseConfig | undefined;
@@ -165,7 +177,8 @@ export function readConfig(node: Pick<Node, 'tryGetContext'>): HindsightConfig {
     autoBackfill === undefined ||
     maxBackfillDays === undefined ||
     leaseWaitMinutes === undefined ||
-    dailyBlockedAlarmMinutes === undefined
+    dailyBlockedAlarmMinutes === undefined ||
+    params === undefined
   ) {
     throw new Error(`Invalid Hindsight context in cdk.json:\n${problems.join('\n')}`);
   }
@@ -176,6 +189,7 @@ export function readConfig(node: Pick<Node, 'tryGetContext'>): HindsightConfig {
     maxBackfillDays,
     leaseWait: Duration.minutes(leaseWaitMinutes),
     dailyBlockedAlarm: Duration.minutes(dailyBlockedAlarmMinutes),
+    params,
     ...(alarmTopicArn ? { alarmTopicArn } : {}),
     ...(importedDatabase ? { importedDatabase } : {}),
   };
@@ -205,14 +219,40 @@ function wholeNumberIn(min: number, max: number): (value: unknown) => number | u
   };
 }
 
-/**
- * The `hindsight:*` settings of the repository's `cdk.json`, for the local runtime and the CLI,
- * so a laptop and a deployment refuse the same backfill ranges.
- */
-export function readRepositoryConfig(): HindsightConfig {
-  const cdkJson: { context?: Record<string, unknown> } = JSON.parse(
-    readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8'),
+/** A parameter's name: what `--param NAME=VALUE` and `hindsight:params` accept. */
+export const PARAM_NAME = /^[A-Za-z][A-Za-z0-9_]{0,39}$/;
+const PARAM_VALUE_LENGTH = 256;
+
+function toParams(value: unknown): PipelineParams | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const entries = Object.entries(value);
+  const valid = entries.every(
+    ([name, text]) => PARAM_NAME.test(name) && typeof text === 'string' && text.length <= PARAM_VALUE_LENGTH,
   );
-  const context = cdkJson.context ?? {};
-  return readConfig({ tryGetContext: (key: string) => context[key] });
+  return valid ? Object.freeze(Object.fromEntries(entries)) : undefined;
+}
+
+/** `--param name=value`: a parameter for the pipeline's stages, checked like `hindsight:params`. */
+export function parseParamOption(option: string): [string, string] {
+  const at = option.indexOf('=');
+  const name = at < 0 ? option : option.slice(0, at);
+  const value = at < 0 ? undefined : option.slice(at + 1);
+  if (!PARAM_NAME.test(name) || value === undefined || value.length > PARAM_VALUE_LENGTH) {
+    throw new InvalidInputError([
+      {
+        field: '--param',
+        value: option,
+        accepted: `NAME=VALUE, NAME a letter then letters, digits or _ (at most 40), VALUE at most ${PARAM_VALUE_LENGTH} characters`,
+      },
+    ]);
+  }
+  return [name, value];
+}
+
+/**
+ * The `hindsight:*` settings of the project's `cdk.json`, for the local runtime and the CLI, so a
+ * laptop and a deployment refuse the same backfill ranges.
+ */
+export function readProjectConfig(project: Project = findProject()): HindsightConfig {
+  return readConfig({ tryGetContext: (key: string) => project.context[key] });
 }

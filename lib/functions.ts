@@ -6,6 +6,8 @@ import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Pipeline } from '../lambdas/engine/pipeline';
+import type { PipelineParams } from '../lambdas/engine/stage';
+import { frameworkMigrationsDirectory } from '../lambdas/ledger/migrator';
 import type { HindsightDatabase } from './database';
 import type { LeaseTable } from './lease-table';
 import { acknowledgeWildcard } from './nag';
@@ -28,7 +30,14 @@ export const HANDLER_METADATA_KEY = 'hindsight:handler';
 /** CloudFormation metadata key on stage functions: which stage they run (also `HINDSIGHT_STAGE`). */
 export const STAGE_METADATA_KEY = 'hindsight:stage';
 
-const REPOSITORY_ROOT = path.join(__dirname, '..');
+/** Hindsight's own folder: the handlers are bundled from here, whichever project uses it. */
+const FRAMEWORK_ROOT = path.join(__dirname, '..');
+
+/**
+ * The import name under which the handlers reach the deployed pipeline (see
+ * `lambdas/handlers/aws-dependencies.ts`); the bundling aliases it to the configured module.
+ */
+export const CONFIGURED_PIPELINE_MODULE = 'hindsight-configured-pipeline';
 
 /**
  * esbuild settings shared by every function. `keepNames` matters: the engine's errors name
@@ -51,6 +60,14 @@ export const BUNDLING: BundlingOptions = {
 export interface HindsightFunctionsProps {
   /** The ordered stage list: one function per stage. */
   readonly pipeline: Pipeline;
+  /** The module that exports `pipeline` and `transitions`: every bundle is built with its code. */
+  readonly pipelineEntry: string;
+  /** The pipeline's SQL migrations, bundled with the after-deploy function. */
+  readonly migrationsDirectory: string;
+  /** The directory whose `package-lock.json` and `node_modules` the bundling uses. */
+  readonly projectRoot: string;
+  /** The pipeline's parameters (`HINDSIGHT_PARAMS` of every function). */
+  readonly params: PipelineParams;
   readonly database: HindsightDatabase;
   readonly leaseTable: LeaseTable;
   /** Longest date range a backfill accepts (`HINDSIGHT_MAX_BACKFILL_DAYS` of the plan function). */
@@ -69,7 +86,7 @@ interface FunctionSpec {
   readonly memorySize?: number;
   readonly environment?: Record<string, string>;
   readonly stage?: string;
-  /** Copies `lambdas/migrations` next to the bundle, where the handler reads them at runtime. */
+  /** Copies both migration sequences next to the bundle, where the handler reads them at runtime. */
   readonly withMigrations?: boolean;
 }
 
@@ -94,6 +111,9 @@ export class HindsightFunctions extends Construct {
 
   private readonly logRetention: RetentionDays;
   private readonly commonEnvironment: Record<string, string>;
+  private readonly bundling: BundlingOptions;
+  private readonly migrationsDirectory: string;
+  private readonly projectRoot: string;
 
   constructor(scope: Construct, id: string, props: HindsightFunctionsProps) {
     super(scope, id);
@@ -104,7 +124,14 @@ export class HindsightFunctions extends Construct {
       DB_NAME: props.database.databaseName,
       LEASE_TABLE_NAME: props.leaseTable.tableName,
       NODE_OPTIONS: '--enable-source-maps',
+      ...(Object.keys(props.params).length > 0 ? { HINDSIGHT_PARAMS: JSON.stringify(props.params) } : {}),
     };
+    this.bundling = {
+      ...BUNDLING,
+      esbuildArgs: { '--alias': [`${CONFIGURED_PIPELINE_MODULE}=${path.resolve(props.pipelineEntry)}`] },
+    };
+    this.migrationsDirectory = path.resolve(props.migrationsDirectory);
+    this.projectRoot = path.resolve(props.projectRoot);
 
     const stages = new Map<string, NodejsFunction>();
     for (const stage of props.pipeline.stages) {
@@ -149,7 +176,6 @@ export class HindsightFunctions extends Construct {
       timeout: Duration.minutes(5),
       memorySize: 1024,
       environment: { HINDSIGHT_MAX_BACKFILL_DAYS: String(props.maxBackfillDays) },
-      withMigrations: true,
     });
     props.database.grantDataApiAccess(this.plan);
     this.prepareDate = this.define('PrepareDate', {
@@ -207,10 +233,10 @@ export class HindsightFunctions extends Construct {
     });
     logGroup.grantWrite(role);
     const fn = new NodejsFunction(scope, 'Function', {
-      entry: path.join(REPOSITORY_ROOT, 'lambdas', 'handlers', `${spec.handler}.ts`),
+      entry: path.join(FRAMEWORK_ROOT, 'lambdas', 'handlers', `${spec.handler}.ts`),
       handler: 'handler',
-      depsLockFilePath: path.join(REPOSITORY_ROOT, 'package-lock.json'),
-      projectRoot: REPOSITORY_ROOT,
+      depsLockFilePath: path.join(this.projectRoot, 'package-lock.json'),
+      projectRoot: this.projectRoot,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: spec.memorySize ?? 512,
@@ -223,16 +249,18 @@ export class HindsightFunctions extends Construct {
       environment: { ...this.commonEnvironment, ...spec.environment },
       bundling: spec.withMigrations
         ? {
-            ...BUNDLING,
+            ...this.bundling,
             commandHooks: {
               beforeBundling: () => [],
               beforeInstall: () => [],
-              afterBundling: (inputDir, outputDir) => [
-                `cp -r "${inputDir}/lambdas/migrations" "${outputDir}/migrations"`,
+              afterBundling: (_inputDir, outputDir) => [
+                `mkdir -p "${outputDir}/migrations"`,
+                `cp -r "${frameworkMigrationsDirectory()}" "${outputDir}/migrations/hindsight"`,
+                `cp -r "${this.migrationsDirectory}" "${outputDir}/migrations/pipeline"`,
               ],
             },
           }
-        : BUNDLING,
+        : this.bundling,
     });
     const cfn = fn.node.defaultChild;
     if (cfn instanceof CfnResource) {

@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
-import type { Pipeline } from '../lambdas/engine/pipeline';
 import { HANDLER_METADATA_KEY, HANDLER_NAMES, type HandlerName, STAGE_METADATA_KEY } from './functions';
 import { HindsightStack } from './hindsight-stack';
+import type { PipelineModule, PipelineSource } from './project';
 import { WORKFLOW_METADATA_KEY, type WorkflowKind } from './state-machine';
 
 /**
@@ -69,11 +69,13 @@ export interface CfnTemplateResource {
 }
 
 export interface SynthesizeOptions {
+  /** Where the pipeline's module and migrations are. */
+  readonly source: PipelineSource;
   /**
-   * The ordered stage list.
-   * @default the repository's list, `lambdas/stages`
+   * The module's exports.
+   * @default - `source.entry` is loaded
    */
-  readonly pipeline?: Pipeline;
+  readonly pipeline?: PipelineModule;
   /**
    * Extra CDK context (e.g. `hindsight:leaseWaitMinutes`).
    * @default - the defaults of `cdk.json`
@@ -85,9 +87,12 @@ export interface SynthesizeOptions {
  * Builds the Hindsight stack in memory (no bundling, no AWS account) and returns its two
  * workflows. This is what the local runtime runs, so it runs what `cdk deploy` deploys.
  */
-export function synthesizeWorkflowDefinitions(options: SynthesizeOptions = {}): WorkflowDefinitions {
+export function synthesizeWorkflowDefinitions(options: SynthesizeOptions): WorkflowDefinitions {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...options.context } });
-  const stack = new HindsightStack(app, 'Hindsight', options.pipeline ? { pipeline: options.pipeline } : {});
+  const stack = new HindsightStack(app, 'Hindsight', {
+    source: options.source,
+    ...(options.pipeline ? { pipeline: options.pipeline } : {}),
+  });
   const template: unknown = app.synth().getStackByName(stack.stackName).template;
   if (!isObject(template)) throw new Error('The synthesized template is not a JSON object.');
   return workflowDefinitionsFromTemplate(template);

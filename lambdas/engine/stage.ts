@@ -8,16 +8,17 @@ export interface StageContext {
   readonly date: IsoDate;
   /** First date of the input window: `date - lookbackDays`. */
   readonly windowStart: IsoDate;
-  /** Pipeline-wide knobs (e.g. the source generator's rows per day). */
+  /** The pipeline's own parameters, as deployed or given with `--param` (see `PipelineParams`). */
   readonly params: PipelineParams;
 }
 
-/** Knobs that size the example source; they change volume, not what a stage computes. */
-export interface PipelineParams {
-  readonly rowsPerDay: number;
-}
-
-export const DEFAULT_PIPELINE_PARAMS: PipelineParams = { rowsPerDay: 1_000 };
+/**
+ * Named settings of one deployment of a pipeline (`hindsight:params` in cdk.json, `--param
+ * NAME=VALUE` on the command line): things like a source's size or endpoint, which may differ
+ * between a laptop and production. They must not change what a stage computes from its inputs;
+ * that is what versions are for. A stage that reads one parses and checks it itself.
+ */
+export type PipelineParams = Readonly<Record<string, string>>;
 
 export interface StageDefinition {
   /** Stable id: the Choice branch, the ledger key and the CLI argument. Lower snake case. */

@@ -7,17 +7,29 @@ import type { StepDependencies } from '../workflow/steps';
 import { awsDependencies, requiredEnv } from './aws-dependencies';
 import { type Observer, powertoolsObserver, withObservability } from './observability';
 
+/** Where the two migration sequences are: Hindsight's own, and the pipeline's. */
+export interface MigrationDirectories {
+  readonly framework: string;
+  readonly pipeline: string;
+}
+
 /** After `cdk deploy` (a CDK Trigger): migrations, the plan in the deploy's log, the automatic backfill. */
 export function createAfterDeployHandler(
   deps: StepDependencies,
-  migrationsDirectory: string,
+  migrations: MigrationDirectories,
   starter: BackfillStarter,
   request: AfterDeployRequest,
   observer: Observer,
 ) {
   return withObservability(observer, 'after-deploy', {
     fieldsOf: () => ({ deploymentId: request.deploymentId }),
-    run: () => afterDeploy(deps, loadMigrations(migrationsDirectory), starter, request),
+    run: () =>
+      afterDeploy(
+        deps,
+        { framework: loadMigrations(migrations.framework), pipeline: loadMigrations(migrations.pipeline) },
+        starter,
+        request,
+      ),
     succeeded: (result) => ({
       message:
         `${result.migrationsApplied.length} migrations applied; ${result.summary}\n` +
@@ -37,8 +49,11 @@ export function createAfterDeployHandler(
 
 export const handler = createAfterDeployHandler(
   awsDependencies(),
-  // The bundling copies lambdas/migrations next to the bundle.
-  join(__dirname, 'migrations'),
+  // The bundling copies both sequences next to the bundle (lib/functions.ts).
+  {
+    framework: join(__dirname, 'migrations', 'hindsight'),
+    pipeline: join(__dirname, 'migrations', 'pipeline'),
+  },
   new StepFunctionsBackfillStarter(new SFNClient({}), requiredEnv('BACKFILL_STATE_MACHINE_ARN')),
   {
     deploymentId: requiredEnv('HINDSIGHT_DEPLOYMENT_ID'),

@@ -1,12 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import * as configured from 'hindsight-configured-pipeline';
 import { DataApiSqlClient } from '../adapters/data-api-sql';
 import { DynamoDbLeaseStore } from '../adapters/dynamodb-lease-store';
 import { StepFunctionsLiveness } from '../adapters/sfn-liveness';
 import { LeaseService } from '../engine/lease';
-import { DEFAULT_PIPELINE_PARAMS } from '../engine/stage';
-import { pipeline } from '../stages';
-import { transitions } from '../transitions';
+import type { PipelineParams } from '../engine/stage';
 import type { StepDependencies } from '../workflow/steps';
 
 /** Reads a required environment variable at cold start, failing loudly with what is missing. */
@@ -29,7 +28,26 @@ function numberEnv(name: string, fallback: number): number {
   return value;
 }
 
-/** The steps' dependencies in AWS: Aurora through the Data API, the lease in DynamoDB. Built once per cold start. */
+/** `HINDSIGHT_PARAMS`: the pipeline's parameters as a JSON object of strings (`hindsight:params`). */
+function paramsEnv(): PipelineParams {
+  const raw = process.env.HINDSIGHT_PARAMS;
+  if (raw === undefined || raw === '') return {};
+  const parsed: unknown = JSON.parse(raw);
+  const valid =
+    parsed !== null &&
+    typeof parsed === 'object' &&
+    !Array.isArray(parsed) &&
+    Object.values(parsed).every((value) => typeof value === 'string');
+  if (!valid)
+    throw new Error(`Environment variable HINDSIGHT_PARAMS is ${raw}; expected a JSON object of strings.`);
+  return parsed as PipelineParams;
+}
+
+/**
+ * The steps' dependencies in AWS: the pipeline the bundle was built with (the module that
+ * `hindsight:pipeline` names), Aurora through the Data API, the lease in DynamoDB. Built once per
+ * cold start.
+ */
 export function awsDependencies(): StepDependencies {
   const sql = new DataApiSqlClient({
     resourceArn: requiredEnv('DB_CLUSTER_ARN'),
@@ -42,10 +60,10 @@ export function awsDependencies(): StepDependencies {
   });
   return {
     sql,
-    pipeline,
-    params: { rowsPerDay: numberEnv('HINDSIGHT_ROWS_PER_DAY', DEFAULT_PIPELINE_PARAMS.rowsPerDay) },
+    pipeline: configured.pipeline,
+    params: paramsEnv(),
     leases: new LeaseService(store, new StepFunctionsLiveness(new SFNClient({}))),
-    transitions,
+    transitions: configured.transitions ?? [],
     maxBackfillDays: numberEnv('HINDSIGHT_MAX_BACKFILL_DAYS', 3660),
     now: () => new Date(),
   };

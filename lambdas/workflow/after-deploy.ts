@@ -34,11 +34,11 @@ export interface AfterDeployResult {
  */
 export async function afterDeploy(
   deps: StepDependencies,
-  migrations: readonly Migration[],
+  migrations: { readonly framework: readonly Migration[]; readonly pipeline: readonly Migration[] },
   starter: BackfillStarter,
   request: AfterDeployRequest,
 ): Promise<AfterDeployResult> {
-  const { applied } = await migrate(deps.sql, migrations);
+  const { applied } = await migrate(deps.sql, migrations.pipeline, migrations.framework);
   const { plan } = await computePlan(deps, { mode: 'auto' });
   const summary = formatPlan(plan, deps.pipeline);
   const wanted = request.autoBackfill && plan.dates.length > 0;

@@ -16,7 +16,7 @@ import { DynamoDbLeaseStore } from '../../lambdas/adapters/dynamodb-lease-store'
 import { StepFunctionsLiveness } from '../../lambdas/adapters/sfn-liveness';
 import { HindsightError, LeaseHeldError, LeaseLostError } from '../../lambdas/engine/errors';
 import { type HeldLease, LeaseService } from '../../lambdas/engine/lease';
-import { ensureLeaseTable, type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server';
+import { ensureLeaseTable, type LocalDynamo, startDynalite } from '../../local/dynalite-server';
 
 const TABLE = 'hindsight-lease-test';
 const MINUTE = 60_000;

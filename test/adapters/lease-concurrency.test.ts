@@ -4,7 +4,7 @@ import { DynamoDbLeaseStore } from '../../lambdas/adapters/dynamodb-lease-store'
 import { LeaseContendedError, LeaseHeldError, LeaseLostError } from '../../lambdas/engine/errors';
 import { type LeaseRecord, LeaseService, type LeaseStore } from '../../lambdas/engine/lease';
 import type { LeaseKind } from '../../lambdas/workflow/contracts';
-import { ensureLeaseTable, type LocalDynamo, startDynalite } from '../../lib/local/dynalite-server';
+import { ensureLeaseTable, type LocalDynamo, startDynalite } from '../../local/dynalite-server';
 
 /**
  * Randomized schedules of 3–6 clients acting at once on one lease item in a real dynalite server,

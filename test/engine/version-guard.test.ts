@@ -1,8 +1,6 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidInputError } from '../../lambdas/engine/errors';
-import { pipeline } from '../../lambdas/stages';
 import {
   acceptStage,
   checkLock,
@@ -20,7 +18,9 @@ import {
   sourceTokens,
   updateLock,
   writeLockFile,
-} from '../../lib/version-guard';
+} from '../../cli/version-guard';
+import { InvalidInputError } from '../../lambdas/engine/errors';
+import { pipeline } from '../../pipeline/stages';
 
 const FIXTURE = join(__dirname, '..', 'fixtures', 'version-guard');
 const REPOSITORY = join(__dirname, '..', '..');

@@ -2,8 +2,8 @@ import './lambda-environment';
 import { dateRange } from '../../lambdas/engine/dates';
 import { EarlierDatesStaleError, InvalidInputError } from '../../lambdas/engine/errors';
 import { createCheckEarlierDatesHandler } from '../../lambdas/handlers/check-earlier-dates';
-import { pipeline } from '../../lambdas/stages';
 import { runStageTask } from '../../lambdas/workflow/steps';
+import { pipeline } from '../../pipeline/stages';
 import { pipeline as transformV2 } from '../fixtures/stages-transform-v2';
 import { databaseChecksum } from '../support/state-checksum';
 import {

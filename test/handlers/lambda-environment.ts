@@ -11,5 +11,5 @@ Object.assign(process.env, {
   DB_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hindsight-test-AbCdEf',
   DB_NAME: 'hindsight',
   LEASE_TABLE_NAME: 'hindsight-test-lease',
-  HINDSIGHT_STAGE: 'ingest',
+  HINDSIGHT_STAGE: 'collect',
 });

@@ -1,8 +1,8 @@
 import './lambda-environment';
 import { createPrepareDateHandler } from '../../lambdas/handlers/prepare-date';
 import { saveBackfillPlan } from '../../lambdas/ledger/backfill-plans';
-import { pipeline } from '../../lambdas/stages';
 import { EarlierDateNotDoneError } from '../../lambdas/workflow/steps';
+import { pipeline } from '../../pipeline/stages';
 import {
   BACKFILL_EXECUTION,
   lambdaContext,

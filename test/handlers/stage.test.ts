@@ -3,7 +3,7 @@ import { StageFailedError } from '../../lambdas/engine/errors';
 import { definePipeline } from '../../lambdas/engine/pipeline';
 import { defineStage } from '../../lambdas/engine/stage';
 import { createStageHandler } from '../../lambdas/handlers/stage';
-import { pipeline } from '../../lambdas/stages';
+import { pipeline } from '../../pipeline/stages';
 import {
   DAILY_EXECUTION,
   lambdaContext,

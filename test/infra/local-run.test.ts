@@ -1,6 +1,6 @@
 import { EarlierDatesStaleError, LeaseHeldError, StageFailedError } from '../../lambdas/engine/errors';
-import { pipeline } from '../../lambdas/stages';
 import type { JsonValue, WorkflowDefinition, WorkflowDefinitions } from '../../lib/workflow-definitions';
+import { pipeline } from '../../pipeline/stages';
 import { synthesize } from './support';
 
 // aws-local-stepfunctions is an ES module with a CommonJS build: load that build, typed by the module.

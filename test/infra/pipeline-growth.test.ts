@@ -1,8 +1,8 @@
-import { pipeline } from '../../lambdas/stages';
 import { BACKFILL_STATES } from '../../lib/backfill-workflow';
 import { DAILY_STATES } from '../../lib/daily-workflow';
 import { allStates, type WorkflowDefinitions } from '../../lib/workflow-definitions';
 import { runStateName } from '../../lib/workflow-states';
+import { pipeline } from '../../pipeline/stages';
 import {
   choicesOf,
   pipelineWithSixthStage,

@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { pipeline } from '../../lambdas/stages';
 import { OUTPUTS } from '../../lib/stack-outputs';
 import type { CfnTemplate } from '../../lib/workflow-definitions';
+import { pipeline } from '../../pipeline/stages';
 import { IMPORTED_CLUSTER_CONTEXT, resourcesOfType, type Synthesized, synthesize } from './support';
 
 let owned: Synthesized;

@@ -4,7 +4,6 @@ import { WriteNagSuppressionsToCloudFormationAspect } from 'cdk-nag';
 import type { Pipeline } from '../../lambdas/engine/pipeline';
 import { definePipeline } from '../../lambdas/engine/pipeline';
 import { defineStage } from '../../lambdas/engine/stage';
-import { pipeline } from '../../lambdas/stages';
 import { HindsightStack } from '../../lib/hindsight-stack';
 import {
   type AslDefinition,
@@ -13,6 +12,7 @@ import {
   type WorkflowDefinitions,
   workflowDefinitionsFromTemplate,
 } from '../../lib/workflow-definitions';
+import { pipeline } from '../../pipeline/stages';
 
 /** Context that names an existing cluster instead of creating one. */
 export const IMPORTED_CLUSTER_CONTEXT = {

@@ -1,4 +1,3 @@
-import { pipeline } from '../../lambdas/stages';
 import {
   type CfnTemplate,
   fakeFunctionArn,
@@ -7,6 +6,7 @@ import {
   workflowDefinitionsFromTemplate,
 } from '../../lib/workflow-definitions';
 import { runStateName } from '../../lib/workflow-states';
+import { pipeline } from '../../pipeline/stages';
 import { synthesize } from './support';
 
 let fromTemplate: WorkflowDefinitions;

@@ -1,5 +1,4 @@
 import aslValidator from 'asl-validator';
-import { pipeline } from '../../lambdas/stages';
 import { BACKFILL_STATES } from '../../lib/backfill-workflow';
 import { DAILY_STATES } from '../../lib/daily-workflow';
 import {
@@ -9,6 +8,7 @@ import {
   type WorkflowDefinitions,
 } from '../../lib/workflow-definitions';
 import { runStateName, TRANSIENT_LAMBDA_ERRORS } from '../../lib/workflow-states';
+import { pipeline } from '../../pipeline/stages';
 import {
   catchesOf,
   choicesOf,

@@ -4,7 +4,6 @@ import { StepFunctionsBackfillStarter } from '../../lambdas/adapters/sfn-backfil
 import { LeaseService } from '../../lambdas/engine/lease';
 import type { SqlClient } from '../../lambdas/engine/sql';
 import { defaultMigrationsDirectory, loadMigrations } from '../../lambdas/ledger/migrator';
-import { pipeline } from '../../lambdas/stages';
 import {
   afterDeploy,
   type BackfillStarter,
@@ -12,6 +11,7 @@ import {
 } from '../../lambdas/workflow/after-deploy';
 import { runStage } from '../../lambdas/workflow/stage-runner';
 import type { StepDependencies } from '../../lambdas/workflow/steps';
+import { pipeline } from '../../pipeline/stages';
 import { databaseKinds } from '../support/databases';
 import { MemoryLeaseStore } from '../support/memory-lease-store';
 

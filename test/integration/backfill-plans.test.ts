@@ -7,13 +7,13 @@ import { addDays } from '../../lambdas/engine/dates';
 import { InvalidInputError } from '../../lambdas/engine/errors';
 import type { SqlClient } from '../../lambdas/engine/sql';
 import { readBackfillPlan, saveBackfillPlan } from '../../lambdas/ledger/backfill-plans';
-import { pipeline } from '../../lambdas/stages';
 import {
   EarlierDateNotDoneError,
   PlannedDateNotFoundError,
   prepareDate,
   validateAndPlan,
 } from '../../lambdas/workflow/steps';
+import { pipeline } from '../../pipeline/stages';
 import { testDependencies } from '../handlers/support';
 import { databaseKinds, resetDatabase } from '../support/databases';
 

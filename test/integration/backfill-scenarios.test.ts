@@ -9,13 +9,13 @@ import { addDays, dateRange, type IsoDate } from '../../lambdas/engine/dates';
 import { definePipeline, type Pipeline } from '../../lambdas/engine/pipeline';
 import { defineStage, type PipelineParams, type Stage, type StageContext } from '../../lambdas/engine/stage';
 import { readHistory, readLedger } from '../../lambdas/ledger/ledger-store';
-import { pipeline as original } from '../../lambdas/stages';
-import { aggregate } from '../../lambdas/stages/aggregate';
-import { ingest } from '../../lambdas/stages/ingest';
-import { publish } from '../../lambdas/stages/publish';
-import { rolling } from '../../lambdas/stages/rolling';
 import type { BackfillPlanResult } from '../../lambdas/workflow/contracts';
 import { synthesizeWorkflowDefinitions, type WorkflowDefinitions } from '../../lib/workflow-definitions';
+import { pipeline as original } from '../../pipeline/stages';
+import { aggregate } from '../../pipeline/stages/aggregate';
+import { ingest } from '../../pipeline/stages/ingest';
+import { publish } from '../../pipeline/stages/publish';
+import { rolling } from '../../pipeline/stages/rolling';
 import { dumpTables } from '../support/databases';
 import {
   backfillOutput,

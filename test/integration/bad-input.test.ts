@@ -12,7 +12,6 @@ import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { dateOf } from '../../lambdas/engine/dates';
-import { pipeline } from '../../lambdas/stages';
 import {
   checkEarlierDates,
   handleLease,
@@ -20,9 +19,10 @@ import {
   runStageTask,
   validateAndPlan,
 } from '../../lambdas/workflow/steps';
-import { type LocalServices, openLocalServices } from '../../lib/local/local-services';
-import { type ExecutionOutcome, LocalWorkflows } from '../../lib/local/local-workflows';
 import type { JsonValue, WorkflowDefinitions } from '../../lib/workflow-definitions';
+import { type LocalServices, openLocalServices } from '../../local/local-services';
+import { type ExecutionOutcome, LocalWorkflows } from '../../local/local-workflows';
+import { pipeline } from '../../pipeline/stages';
 import { runCliProcess } from '../support/cli-process';
 import { type StateChecksum, stateChecksum } from '../support/state-checksum';
 import { testWorkflowDefinitions } from '../support/test-definitions';

@@ -21,16 +21,16 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
+import { EXIT } from '../../cli/program';
+import type { StatusReport } from '../../cli/status-view';
 import { DataApiSqlClient } from '../../lambdas/adapters/data-api-sql';
 import { dateRange } from '../../lambdas/engine/dates';
 import { formatPlan, planBackfill } from '../../lambdas/engine/planner';
 import { readLedger, toEntry } from '../../lambdas/ledger/ledger-store';
 import { defaultMigrationsDirectory, loadMigrations, migrate } from '../../lambdas/ledger/migrator';
-import { pipeline } from '../../lambdas/stages';
 import { runStage } from '../../lambdas/workflow/stage-runner';
-import { EXIT } from '../../lib/cli/program';
-import type { StatusReport } from '../../lib/cli/status-view';
 import { OUTPUTS } from '../../lib/stack-outputs';
+import { pipeline } from '../../pipeline/stages';
 import { pipeline as transformV2 } from '../fixtures/stages-transform-v2';
 import { runCliInProcess } from '../support/cli-in-process';
 import { DataApiEmulator } from '../support/data-api-emulator';

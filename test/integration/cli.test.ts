@@ -7,11 +7,11 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { StatusReport } from '../../cli/status-view';
 import { PgliteSqlClient } from '../../lambdas/adapters/pglite-sql';
 import { addDays, dateOf, dateRange } from '../../lambdas/engine/dates';
 import type { BackfillPlan } from '../../lambdas/engine/planner';
 import { type HistoryRow, readHistory } from '../../lambdas/ledger/ledger-store';
-import type { StatusReport } from '../../lib/cli/status-view';
 import { type CliResult, hindsight, snapshotTree, startHindsight } from '../support/cli';
 
 const ROWS = ['--rows-per-day', '100'];

@@ -8,10 +8,10 @@ import { addDays, dateRange } from '../../lambdas/engine/dates';
 import { definePipeline, type Pipeline } from '../../lambdas/engine/pipeline';
 import { defineStage } from '../../lambdas/engine/stage';
 import { readHistory } from '../../lambdas/ledger/ledger-store';
-import { pipeline as original } from '../../lambdas/stages';
-import { publish } from '../../lambdas/stages/publish';
-import type { ExecutionOutcome } from '../../lib/local/local-workflows';
 import type { WorkflowDefinitions } from '../../lib/workflow-definitions';
+import type { ExecutionOutcome } from '../../local/local-workflows';
+import { pipeline as original } from '../../pipeline/stages';
+import { publish } from '../../pipeline/stages/publish';
 import { pipeline as transformV2 } from '../fixtures/stages-transform-v2';
 import { dumpTables } from '../support/databases';
 import {

@@ -14,16 +14,16 @@ import type { Pipeline } from '../../lambdas/engine/pipeline';
 import { planBackfill } from '../../lambdas/engine/planner';
 import type { PipelineParams } from '../../lambdas/engine/stage';
 import { type HistoryRow, readHistory, readLedger, toEntry } from '../../lambdas/ledger/ledger-store';
-import { pipeline as repositoryPipeline } from '../../lambdas/stages';
-import { cachedWorkflowDefinitions } from '../../lib/local/cached-definitions';
-import { LOCAL_LEASE_TABLE, type LocalServices, openLocalServices } from '../../lib/local/local-services';
+import type { WorkflowDefinitions } from '../../lib/workflow-definitions';
+import { cachedWorkflowDefinitions } from '../../local/cached-definitions';
+import { LOCAL_LEASE_TABLE, type LocalServices, openLocalServices } from '../../local/local-services';
 import {
   type ExecutionOutcome,
   type LocalExecution,
   LocalWorkflows,
   type TaskEvent,
-} from '../../lib/local/local-workflows';
-import type { WorkflowDefinitions } from '../../lib/workflow-definitions';
+} from '../../local/local-workflows';
+import { pipeline as repositoryPipeline } from '../../pipeline/stages';
 import { pipeline as transformV2Pipeline } from '../fixtures/stages-transform-v2';
 import { plannedDates } from '../support/local-stores';
 

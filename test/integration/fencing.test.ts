@@ -1,9 +1,9 @@
 import { StaleFenceTokenError } from '../../lambdas/engine/errors';
 import { LeaseService } from '../../lambdas/engine/lease';
 import type { SqlClient } from '../../lambdas/engine/sql';
-import { pipeline } from '../../lambdas/stages';
 import { runStage } from '../../lambdas/workflow/stage-runner';
 import { handleLease, type StepDependencies } from '../../lambdas/workflow/steps';
+import { pipeline } from '../../pipeline/stages';
 import { databaseKinds, dumpTables } from '../support/databases';
 import { MemoryLeaseStore } from '../support/memory-lease-store';
 

@@ -9,8 +9,8 @@ import { definePipeline, type Pipeline } from '../../lambdas/engine/pipeline';
 import type { SqlClient } from '../../lambdas/engine/sql';
 import { defineStage, type PipelineParams } from '../../lambdas/engine/stage';
 import { readHistory, readLedger } from '../../lambdas/ledger/ledger-store';
-import { pipeline } from '../../lambdas/stages';
 import { runStage } from '../../lambdas/workflow/stage-runner';
+import { pipeline } from '../../pipeline/stages';
 import { databaseKinds, dumpTables, resetDatabase } from '../support/databases';
 
 const params: PipelineParams = { rowsPerDay: 300 };

@@ -23,9 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import type { HeldLease } from '../../lambdas/engine/lease';
-import { pipeline as repositoryPipeline } from '../../lambdas/stages';
-import { EXIT } from '../../lib/cli/program';
+import { EXIT } from '../../cli/program';
 import {
   cellCentre,
   type DisplayState,
@@ -33,11 +31,13 @@ import {
   renderStatusPage,
   STATE_COLOURS,
   statusTotals,
-} from '../../lib/cli/status-page';
-import type { StatusReport } from '../../lib/cli/status-view';
-import { cachedWorkflowDefinitions } from '../../lib/local/cached-definitions';
-import { openLocalServices } from '../../lib/local/local-services';
-import { LocalWorkflows } from '../../lib/local/local-workflows';
+} from '../../cli/status-page';
+import type { StatusReport } from '../../cli/status-view';
+import type { HeldLease } from '../../lambdas/engine/lease';
+import { cachedWorkflowDefinitions } from '../../local/cached-definitions';
+import { openLocalServices } from '../../local/local-services';
+import { LocalWorkflows } from '../../local/local-workflows';
+import { pipeline as repositoryPipeline } from '../../pipeline/stages';
 import { REPOSITORY } from '../support/cli';
 import { runCliInProcess } from '../support/cli-in-process';
 import { decodePng } from '../support/png';

@@ -1,9 +1,9 @@
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { scaffoldTransition, TRANSITIONS_MARKER } from '../../cli/transition-scaffold';
 import { InvalidInputError } from '../../lambdas/engine/errors';
-import { pipeline } from '../../lambdas/stages';
-import { scaffoldTransition, TRANSITIONS_MARKER } from '../../lib/transition-scaffold';
+import { pipeline } from '../../pipeline/stages';
 
 function copyOfTransitions(): string {
   const directory = mkdtempSync(join(tmpdir(), 'hindsight-scaffold-'));

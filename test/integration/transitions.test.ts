@@ -5,10 +5,10 @@ import { dateRange } from '../../lambdas/engine/dates';
 import type { Pipeline } from '../../lambdas/engine/pipeline';
 import { defineTransition, defineTransitions, type Transition } from '../../lambdas/engine/transition';
 import { readHistory } from '../../lambdas/ledger/ledger-store';
-import { pipeline as v1 } from '../../lambdas/stages';
-import { cachedWorkflowDefinitions } from '../../lib/local/cached-definitions';
-import { type LocalServices, openLocalServices } from '../../lib/local/local-services';
-import { type ExecutionOutcome, LocalWorkflows } from '../../lib/local/local-workflows';
+import { cachedWorkflowDefinitions } from '../../local/cached-definitions';
+import { type LocalServices, openLocalServices } from '../../local/local-services';
+import { type ExecutionOutcome, LocalWorkflows } from '../../local/local-workflows';
+import { pipeline as v1 } from '../../pipeline/stages';
 import { transitions as exampleTransitions, pipeline as v2 } from '../fixtures/transform-v2-with-transitions';
 import { dumpTables } from '../support/databases';
 

@@ -2,7 +2,7 @@
  * Runs `hindsight` in this process, output captured and no terminal, for tests whose mocks or
  * clock must reach the CLI (test/support/cli.ts runs it as a child process instead).
  */
-import { type CliIo, runCli } from '../../lib/cli/program';
+import { type CliIo, runCli } from '../../cli/program';
 
 export interface InProcessResult {
   readonly code: number;

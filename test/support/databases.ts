@@ -3,21 +3,30 @@ import { Client } from 'pg';
 import { PgliteSqlClient } from '../../lambdas/adapters/pglite-sql';
 import { PostgresSqlClient } from '../../lambdas/adapters/postgres-sql';
 import type { SqlClient } from '../../lambdas/engine/sql';
-import { defaultMigrationsDirectory, loadMigrations, migrate } from '../../lambdas/ledger/migrator';
+import { loadMigrations, MIGRATION_SEQUENCES, migrate } from '../../lambdas/ledger/migrator';
+import { METERS } from './fixture-pipelines';
 import { publicTables } from './state-checksum';
 
 /** A kind of database the suites run against: embedded PGlite and, where available, a real server. */
 export interface TestDatabaseKind {
   readonly name: 'pglite' | 'postgres';
-  /** A new, empty database (migrated unless `migrated` is false). */
-  open(options?: { migrated?: boolean }): Promise<SqlClient>;
+  /**
+   * A new, empty database: unless `migrated` is false, with Hindsight's migrations and those of
+   * `migrations` (a pipeline's directory; the meters fixture's by default).
+   */
+  open(options?: OpenOptions): Promise<SqlClient>;
+}
+
+export interface OpenOptions {
+  readonly migrated?: boolean;
+  readonly migrations?: string;
 }
 
 const pglite: TestDatabaseKind = {
   name: 'pglite',
-  open: async ({ migrated = true } = {}) => {
+  open: async ({ migrated = true, migrations = METERS.migrationsDirectory } = {}) => {
     const sql = await PgliteSqlClient.open(undefined);
-    if (migrated) await migrate(sql, loadMigrations(defaultMigrationsDirectory()));
+    if (migrated) await migrate(sql, loadMigrations(migrations));
     return sql;
   },
 };
@@ -25,7 +34,7 @@ const pglite: TestDatabaseKind = {
 function postgres(serverUrl: string): TestDatabaseKind {
   return {
     name: 'postgres',
-    open: async ({ migrated = true } = {}) => {
+    open: async ({ migrated = true, migrations = METERS.migrationsDirectory } = {}) => {
       const name = `hindsight_test_${randomBytes(6).toString('hex')}`;
       const admin = new Client({ connectionString: serverUrl });
       await admin.connect();
@@ -37,7 +46,7 @@ function postgres(serverUrl: string): TestDatabaseKind {
       const url = new URL(serverUrl);
       url.pathname = `/${name}`;
       const sql = new PostgresSqlClient(url.toString());
-      if (migrated) await migrate(sql, loadMigrations(defaultMigrationsDirectory()));
+      if (migrated) await migrate(sql, loadMigrations(migrations));
       return sql;
     },
   };
@@ -67,7 +76,8 @@ export async function dumpTables(
  * serves a whole file (opening PGlite costs seconds; truncating costs milliseconds).
  */
 export async function resetDatabase(sql: SqlClient): Promise<void> {
-  const tables = (await publicTables(sql)).filter((table) => table !== 'hindsight_schema_migrations');
+  const records: string[] = Object.values(MIGRATION_SEQUENCES).map((sequence) => sequence.table);
+  const tables = (await publicTables(sql)).filter((table) => !records.includes(table));
   await sql.transaction(async (tx) => {
     await tx.query(`TRUNCATE ${tables.join(', ')}`);
     await tx.query('INSERT INTO hindsight_fence (id, token) VALUES (1, 0)');

@@ -9,9 +9,9 @@ import type { SqlExecutor } from '../../lambdas/engine/sql';
 import type { PipelineParams } from '../../lambdas/engine/stage';
 import { readBackfillPlan } from '../../lambdas/ledger/backfill-plans';
 import type { BackfillPlanResult } from '../../lambdas/workflow/contracts';
-import { type LocalServices, openLocalServices } from '../../lib/local/local-services';
-import { type ExecutionOutcome, LocalWorkflows } from '../../lib/local/local-workflows';
 import type { WorkflowDefinitions } from '../../lib/workflow-definitions';
+import { type LocalServices, openLocalServices } from '../../local/local-services';
+import { type ExecutionOutcome, LocalWorkflows } from '../../local/local-workflows';
 
 /**
  * Where one local installation keeps its state: a data directory (PGlite's files, dynalite's

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { DynamoDbLeaseStore } from '../../lambdas/adapters/dynamodb-lease-store';
 import type { LeaseRecord } from '../../lambdas/engine/lease';
 import type { SqlExecutor } from '../../lambdas/engine/sql';
-import { LOCAL_LEASE_TABLE, type LocalServices } from '../../lib/local/local-services';
+import { LOCAL_LEASE_TABLE, type LocalServices } from '../../local/local-services';
 
 /** Everything an input could have changed: every PostgreSQL table and the DynamoDB lease item. */
 export interface StateChecksum {

@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pipeline } from '../../lambdas/engine/pipeline';
-import { cachedWorkflowDefinitions } from '../../lib/local/cached-definitions';
 import type { WorkflowDefinitions } from '../../lib/workflow-definitions';
+import { cachedWorkflowDefinitions } from '../../local/cached-definitions';
 
 /**
  * The synthesized workflow definitions through the CLI's own cache (keyed by the infrastructure

@@ -1,0 +1,84 @@
+import type { LeaseRecord } from '../lambdas/engine/lease';
+import type { CellState, DateStatus } from '../lambdas/engine/planner';
+import type { HistoryRow } from '../lambdas/ledger/ledger-store';
+
+/** One cell of the grid, with the version the ledger recorded for it (null when there is no row). */
+export type StatusCell = DateStatus['cells'][number] & { readonly recordedVersion?: number | null };
+
+/** One row of the grid. */
+export interface StatusDate extends Omit<DateStatus, 'cells'> {
+  readonly cells: readonly StatusCell[];
+}
+
+/**
+ * Everything `hindsight status` shows, as data (`--json` prints exactly this). `versions` and the
+ * cells' `recordedVersion` were added later (optional, so older JSON still reads as a report).
+ */
+export interface StatusReport {
+  readonly stages: readonly string[];
+  /** Each stage's version in the code. */
+  readonly versions?: Readonly<Record<string, number>>;
+  readonly from: string | null;
+  readonly to: string | null;
+  readonly dates: readonly StatusDate[];
+  readonly counts: Readonly<Record<CellState, number>>;
+  readonly lease: LeaseRecord | null;
+  readonly lastRuns: readonly HistoryRow[];
+}
+
+const SYMBOL: Record<CellState, string> = { fresh: '●', stale: '◐', missing: '○' };
+const COLOUR: Record<CellState, string> = { fresh: '\u001b[32m', stale: '\u001b[33m', missing: '\u001b[31m' };
+const RESET = '\u001b[0m';
+
+/** The grid of dates × stages, coloured on a terminal and plain (letters F / S / -) when piped. */
+export function formatStatus(report: StatusReport, colour: boolean): string {
+  const lines: string[] = [];
+  if (report.dates.length === 0) {
+    lines.push('No runs yet: the ledger is empty. Start with `npm run hindsight -- run`.');
+  } else {
+    const width = Math.max(...report.stages.map((stage) => stage.length), 5);
+    lines.push(`${'date'.padEnd(10)}  ${report.stages.map((stage) => stage.padEnd(width)).join(' ')}  start`);
+    for (const row of report.dates) {
+      const cells = row.cells.map((cell) => {
+        const mark = colour ? `${COLOUR[cell.state]}${SYMBOL[cell.state]}${RESET}` : plain(cell.state);
+        return mark + ' '.repeat(width - 1);
+      });
+      lines.push(`${row.date}  ${cells.join(' ')}  ${row.startStage ?? ''}`);
+    }
+    const legend = colour
+      ? `${COLOUR.fresh}● fresh${RESET}  ${COLOUR.stale}◐ stale${RESET}  ${COLOUR.missing}○ missing${RESET}`
+      : 'F fresh  S stale  - missing';
+    lines.push(
+      `${legend}   (${report.counts.fresh} fresh, ${report.counts.stale} stale, ${report.counts.missing} missing)`,
+    );
+  }
+  lines.push('', `Lease: ${describeLease(report.lease)}`);
+  if (report.lastRuns.length > 0) {
+    lines.push('', 'Last runs:');
+    for (const run of report.lastRuns) {
+      const seconds = (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000;
+      lines.push(
+        `  ${run.finishedAt.replace('T', ' ').slice(0, 19)}  ${run.date}  ${run.stage.padEnd(10)} v${run.version}  ` +
+          `${String(run.rowsWritten).padStart(8)} rows  ${seconds.toFixed(2)} s  ${shortExecution(run.executionId)}`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+function plain(state: CellState): string {
+  return state === 'fresh' ? 'F' : state === 'stale' ? 'S' : '-';
+}
+
+function describeLease(lease: LeaseRecord | null): string {
+  if (lease === null || lease.holder === null) return `free${lease ? ` (last token ${lease.token})` : ''}`;
+  return (
+    `held by ${shortExecution(lease.holder)} (${lease.kind}, token ${lease.token}, ` +
+    `expires ${new Date(lease.expiresAt).toISOString()})`
+  );
+}
+
+function shortExecution(executionId: string | null): string {
+  if (executionId === null) return '';
+  return executionId.split(':').slice(-2).join(':');
+}
