@@ -99,7 +99,7 @@ export function testDependencies(
   return {
     sql,
     pipeline,
-    params: { rowsPerDay: 20 },
+    params: { rowsPerDay: '20' },
     leases: new LeaseService(options.store ?? new MemoryLeaseStore(), running),
     transitions: [],
     maxBackfillDays: 3660,

@@ -12,7 +12,8 @@ import {
   type WorkflowDefinitions,
   workflowDefinitionsFromTemplate,
 } from '../../lib/workflow-definitions';
-import { pipeline } from '../../pipeline/stages';
+import { pipeline } from '../fixtures/pipelines/meters';
+import { METERS } from '../support/fixture-pipelines';
 
 /** Context that names an existing cluster instead of creating one. */
 export const IMPORTED_CLUSTER_CONTEXT = {
@@ -37,14 +38,17 @@ export function synthesize(
   options: { pipeline?: Pipeline; context?: Record<string, unknown> } = {},
 ): Synthesized {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...options.context } });
-  const stack = new HindsightStack(app, 'Hindsight', options.pipeline ? { pipeline: options.pipeline } : {});
+  const stack = new HindsightStack(app, 'Hindsight', {
+    source: METERS,
+    ...(options.pipeline ? { pipeline: { pipeline: options.pipeline, transitions: [] } } : {}),
+  });
   Aspects.of(app).add(new WriteNagSuppressionsToCloudFormationAspect());
   const template = Template.fromStack(stack);
   const json: CfnTemplate = template.toJSON();
   return { app, stack, template, json, definitions: workflowDefinitionsFromTemplate(json) };
 }
 
-/** The repository's stage list plus a sixth stage, `export_report`, after `publish`. */
+/** The meters fixture's stage list plus a sixth stage, `export_report`, after `report`. */
 export function pipelineWithSixthStage(): Pipeline {
   return definePipeline([
     ...pipeline.stages,

@@ -7,11 +7,14 @@ import type { IsoDate } from '../../lambdas/engine/dates';
 import type { Pipeline } from '../../lambdas/engine/pipeline';
 import type { SqlExecutor } from '../../lambdas/engine/sql';
 import type { PipelineParams } from '../../lambdas/engine/stage';
+import type { Transition } from '../../lambdas/engine/transition';
 import { readBackfillPlan } from '../../lambdas/ledger/backfill-plans';
 import type { BackfillPlanResult } from '../../lambdas/workflow/contracts';
 import type { WorkflowDefinitions } from '../../lib/workflow-definitions';
 import { type LocalServices, openLocalServices } from '../../local/local-services';
 import { type ExecutionOutcome, LocalWorkflows } from '../../local/local-workflows';
+import { pipeline as meters } from '../fixtures/pipelines/meters';
+import { METERS } from './fixture-pipelines';
 
 /**
  * Where one local installation keeps its state: a data directory (PGlite's files, dynalite's
@@ -40,7 +43,7 @@ function tempDataDir(root: string): string {
   return join(mkdtempSync(join(root, 'store-')), 'data');
 }
 
-function pgliteStores(): LocalStoreKind {
+function pgliteStores(migrationsDirectory: string): LocalStoreKind {
   const root = mkdtempSync(join(tmpdir(), 'hindsight-stores-'));
   const copyOf = (source: string): LocalStore => {
     const dataDir = tempDataDir(root);
@@ -51,7 +54,8 @@ function pgliteStores(): LocalStoreKind {
   let pristine: Promise<string> | undefined;
   const pristineDataDir = async (): Promise<string> => {
     const dataDir = tempDataDir(root);
-    await (await openLocalServices({ dataDir })).close();
+    // Any pipeline will do: what makes the copy worth having is the migrated database.
+    await (await openLocalServices({ dataDir, pipeline: meters, migrationsDirectory })).close();
     return dataDir;
   };
   return {
@@ -107,9 +111,11 @@ function postgresStores(serverUrl: string): LocalStoreKind {
 }
 
 /** PGlite always; the real server when the global setup found or started one. */
-export function localStoreKinds(): LocalStoreKind[] {
+export function localStoreKinds(migrationsDirectory: string = METERS.migrationsDirectory): LocalStoreKind[] {
   const url = process.env.TEST_DATABASE_URL;
-  return url ? [pgliteStores(), postgresStores(url)] : [pgliteStores()];
+  return url
+    ? [pgliteStores(migrationsDirectory), postgresStores(url)]
+    : [pgliteStores(migrationsDirectory)];
 }
 
 /** An open local installation: its services and the workflows over them, as `hindsight` opens them. */
@@ -121,17 +127,28 @@ export interface LocalSession {
   close(): Promise<void>;
 }
 
+/** What else a session may need: the pipeline's migrations and transitions. */
+export interface SessionOptions {
+  /** @default the meters fixture's migrations */
+  readonly migrationsDirectory?: string;
+  /** @default none */
+  readonly transitions?: readonly Transition[];
+}
+
 export async function openLocalSession(
   store: LocalStore,
   pipeline: Pipeline,
   params: PipelineParams,
   definitions: WorkflowDefinitions,
+  options: SessionOptions = {},
 ): Promise<LocalSession> {
   const services = await openLocalServices({
     dataDir: store.dataDir,
     ...(store.databaseUrl === undefined ? {} : { databaseUrl: store.databaseUrl }),
     pipeline,
     params,
+    migrationsDirectory: options.migrationsDirectory ?? METERS.migrationsDirectory,
+    ...(options.transitions ? { transitions: options.transitions } : {}),
   });
   try {
     const workflows = await LocalWorkflows.create(services, definitions, { pauseMs: 20 });
@@ -156,8 +173,9 @@ export async function withLocalSession<T>(
   params: PipelineParams,
   definitions: WorkflowDefinitions,
   work: (session: LocalSession) => Promise<T>,
+  options: SessionOptions = {},
 ): Promise<T> {
-  const session = await openLocalSession(store, pipeline, params, definitions);
+  const session = await openLocalSession(store, pipeline, params, definitions, options);
   try {
     return await work(session);
   } finally {
