@@ -19,6 +19,7 @@ import { readDueRange } from '../lambdas/ledger/due-dates';
 import { readHistory, readLedger, toEntry } from '../lambdas/ledger/ledger-store';
 import { computePlan } from '../lambdas/workflow/steps';
 import { DEFAULT_CONFIG, type HindsightConfig, readProjectConfig } from '../lib/config';
+import { findProject } from '../lib/project';
 import { STACK_NAME, STACK_NAME_FORM } from '../lib/stack-outputs';
 import { DEFAULT_DATA_DIR } from '../local/local-services';
 import type { ExecutionOutcome } from '../local/local-workflows';
@@ -61,6 +62,11 @@ export interface CliIo {
    * @default 5000
    */
   readonly pollMs?: number;
+  /**
+   * Where the command runs: the project is the nearest folder with a cdk.json from here up.
+   * @default process.cwd()
+   */
+  readonly cwd?: string;
 }
 
 /** A run of the workflows failed (exit 1). */
@@ -69,9 +75,9 @@ class RunFailedError extends HindsightError {}
 const CATCH_UP_DAYS = 30;
 
 /** The project's settings where there is a project; the defaults otherwise (for the help text). */
-function configForHelp(): HindsightConfig {
+function configForHelp(cwd: string | undefined): HindsightConfig {
   try {
-    return readProjectConfig();
+    return readProjectConfig(findProject(cwd));
   } catch {
     return DEFAULT_CONFIG;
   }
@@ -118,7 +124,7 @@ function buildProgram(io: CliIo): Command {
     )
     .option(
       '--stack <name>',
-      `with --aws: the stack's name (default: hindsight:stackName in cdk.json, ${configForHelp().stackName})`,
+      `with --aws: the stack's name (default: hindsight:stackName in cdk.json, ${configForHelp(io.cwd).stackName})`,
     )
     .option('--region <region>', "with --aws: the stack's region (default: AWS_REGION or the profile's)")
     .exitOverride()
@@ -163,7 +169,7 @@ function buildProgram(io: CliIo): Command {
     )
     .action(async (options: RunOptions) => {
       checkTargetOptions(globals());
-      const loaded = loadPipeline(globals());
+      const loaded = loadPipeline(globals(), io.cwd);
       const { pipeline } = loaded;
       const request = parseRunOptions(options, today(), maxDays(loaded));
       await withTarget(loaded, async (target) => {
@@ -178,7 +184,7 @@ function buildProgram(io: CliIo): Command {
     .description(`catch up the last ${CATCH_UP_DAYS} days, then show the status grid (npm start)`)
     .action(async () => {
       localOnly('start', 'it catches up the local data directory (use run --aws)');
-      const loaded = loadPipeline(globals());
+      const loaded = loadPipeline(globals(), io.cwd);
       const { pipeline } = loaded;
       await withTarget(loaded, async (target) => {
         const since = addDays(today(), -CATCH_UP_DAYS);
@@ -201,7 +207,7 @@ function buildProgram(io: CliIo): Command {
     .option('--json', 'print the plan as JSON')
     .action(async (options: { from?: string; to?: string; json?: boolean }) => {
       checkTargetOptions(globals());
-      const loaded = loadPipeline(globals());
+      const loaded = loadPipeline(globals(), io.cwd);
       const { pipeline } = loaded;
       const input = parseBackfillInput(
         { mode: 'auto', ...definedOnly({ from: options.from, to: options.to }) },
@@ -231,7 +237,7 @@ function buildProgram(io: CliIo): Command {
     .option('--no-wait', 'with --aws: start the execution and return, without following it')
     .action(async (options: BackfillOptions) => {
       const targetOptions = checkTargetOptions(globals(), options);
-      const loaded = loadPipeline(globals());
+      const loaded = loadPipeline(globals(), io.cwd);
       const { pipeline } = loaded;
       const raw = backfillInputOf(options);
       parseBackfillInput(raw, pipeline, today(), maxDays(loaded)); // refuse bad input before opening anything
@@ -274,7 +280,7 @@ function buildProgram(io: CliIo): Command {
     .option('--html <file>', 'write the status as a self-contained HTML page to FILE')
     .action(async (options: { from?: string; to?: string; json?: boolean; html?: string }) => {
       checkTargetOptions(globals());
-      const loaded = loadPipeline(globals());
+      const loaded = loadPipeline(globals(), io.cwd);
       const { pipeline } = loaded;
       const range = parseInput(rangeSchema, definedOnly({ from: options.from, to: options.to }));
       if (options.html !== undefined) checkOutputFile('--html', options.html);
@@ -294,7 +300,7 @@ function buildProgram(io: CliIo): Command {
     .description('apply pending schema migrations (every command also does this first)')
     .action(async () => {
       localOnly('migrate', 'in AWS the after-deploy trigger applies migrations on every cdk deploy');
-      const loaded = loadPipeline(globals());
+      const loaded = loadPipeline(globals(), io.cwd);
       await withSession(globals(), loaded, async (session) => {
         const { applied, alreadyApplied } = session.services.migrations;
         io.out(
@@ -317,7 +323,7 @@ function buildProgram(io: CliIo): Command {
     )
     .action(async (options: { check?: boolean; accept?: string }) => {
       localOnly('lock', 'the version guard checks the code in this checkout');
-      const loaded = loadPipeline(globals());
+      const loaded = loadPipeline(globals(), io.cwd);
       const { pipeline } = loaded;
       const root = loaded.project.root;
       const path = join(root, LOCK_FILE_NAME);
@@ -361,7 +367,7 @@ function buildProgram(io: CliIo): Command {
     .requiredOption('--stage <stage>', 'the stage whose next version needs the fix')
     .action((name: string, options: { stage: string }) => {
       localOnly('transition new', 'it writes a file in this checkout');
-      const loaded = loadPipeline(globals());
+      const loaded = loadPipeline(globals(), io.cwd);
       const { pipeline } = loaded;
       const directory = transitionsDirectory(loaded);
       const created = scaffoldTransition(directory, pipeline, name, options.stage);

@@ -41,14 +41,14 @@ export interface Session {
  * The pipeline of the project around the current directory: the module `hindsight:pipeline`
  * names in its cdk.json, or the `--stages` module instead (its migrations stay the project's).
  */
-export function loadPipeline(options: GlobalOptions): ProjectPipeline {
-  const project = findProject();
+export function loadPipeline(options: GlobalOptions, cwd: string = process.cwd()): ProjectPipeline {
+  const project = findProject(cwd);
   if (options.stages === undefined) {
     const source = pipelineSource((key) => project.context[key], project.root);
     const shown = String(project.context[PIPELINE_KEYS.pipeline]);
     return { ...loadPipelineModule(source.entry, PIPELINE_KEYS.pipeline, shown), project, source };
   }
-  const entry = resolve(options.stages);
+  const entry = resolve(cwd, options.stages);
   const module = loadPipelineModule(entry, '--stages', options.stages);
   // --stages replaces the module only: the migrations stay the project's.
   const source = pipelineSource(

@@ -11,6 +11,7 @@ import { frameworkMigrationsDirectory } from '../lambdas/ledger/migrator';
 import type { HindsightDatabase } from './database';
 import type { LeaseTable } from './lease-table';
 import { acknowledgeWildcard } from './nag';
+import { LOCK_FILES, lockFileIn } from './project';
 
 /** The Lambda entry points in `lambdas/handlers/`, one file each. */
 export const HANDLER_NAMES = [
@@ -114,6 +115,7 @@ export class HindsightFunctions extends Construct {
   private readonly bundling: BundlingOptions;
   private readonly migrationsDirectory: string;
   private readonly projectRoot: string;
+  private readonly lockFile: string;
 
   constructor(scope: Construct, id: string, props: HindsightFunctionsProps) {
     super(scope, id);
@@ -132,6 +134,14 @@ export class HindsightFunctions extends Construct {
     };
     this.migrationsDirectory = path.resolve(props.migrationsDirectory);
     this.projectRoot = path.resolve(props.projectRoot);
+    const lockFile = lockFileIn(this.projectRoot);
+    if (lockFile === undefined) {
+      throw new Error(
+        `Invalid projectRoot: got ${this.projectRoot}; expected the folder of the project's ` +
+          `${LOCK_FILES.join(' or ')} (run npm install there).`,
+      );
+    }
+    this.lockFile = lockFile;
 
     const stages = new Map<string, NodejsFunction>();
     for (const stage of props.pipeline.stages) {
@@ -235,7 +245,7 @@ export class HindsightFunctions extends Construct {
     const fn = new NodejsFunction(scope, 'Function', {
       entry: path.join(FRAMEWORK_ROOT, 'lambdas', 'handlers', `${spec.handler}.ts`),
       handler: 'handler',
-      depsLockFilePath: path.join(this.projectRoot, 'package-lock.json'),
+      depsLockFilePath: this.lockFile,
       projectRoot: this.projectRoot,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,

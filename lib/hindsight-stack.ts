@@ -17,6 +17,11 @@ export interface HindsightStackProps extends StackProps {
    */
   readonly pipeline?: PipelineModule;
   /**
+   * The project whose lock file and `node_modules` the bundling uses.
+   * @default - the current directory
+   */
+  readonly projectRoot?: string;
+  /**
    * Deployment settings.
    * @default - read from the `hindsight:*` context of `cdk.json`
    */
@@ -37,6 +42,7 @@ export class HindsightStack extends Stack {
       entry: source.entry,
       migrationsDirectory: source.migrationsDirectory,
       ...(props.pipeline ? { pipeline: props.pipeline } : {}),
+      ...(props.projectRoot ? { projectRoot: props.projectRoot } : {}),
       dailySchedule: config.dailySchedule,
       leaseWait: config.leaseWait,
       dailyBlockedAlarm: config.dailyBlockedAlarm,

@@ -134,3 +134,25 @@ function isPipeline(value: unknown): value is Pipeline {
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
+
+/** The lock files a project may have; the Lambda bundling needs one to know the project's root. */
+export const LOCK_FILES = ['package-lock.json', 'yarn.lock', 'pnpm-lock.yaml', 'bun.lockb'] as const;
+
+/** The lock file in `directory`, if it has one. */
+export function lockFileIn(directory: string): string | undefined {
+  return LOCK_FILES.map((name) => join(directory, name)).find((file) => existsSync(file));
+}
+
+/**
+ * The nearest folder from `start` upwards with a lock file: the root of the npm project that
+ * `start` belongs to (from inside `node_modules/hindsight`, the project that installed it).
+ */
+export function packageRootOf(start: string): string | undefined {
+  let directory = resolve(start);
+  for (;;) {
+    if (lockFileIn(directory)) return directory;
+    const parent = dirname(directory);
+    if (parent === directory) return undefined;
+    directory = parent;
+  }
+}

@@ -1,7 +1,8 @@
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { HANDLER_METADATA_KEY, HANDLER_NAMES, type HandlerName, STAGE_METADATA_KEY } from './functions';
 import { HindsightStack } from './hindsight-stack';
-import type { PipelineModule, PipelineSource } from './project';
+import { type PipelineModule, type PipelineSource, packageRootOf } from './project';
 import { WORKFLOW_METADATA_KEY, type WorkflowKind } from './state-machine';
 
 /**
@@ -91,6 +92,8 @@ export function synthesizeWorkflowDefinitions(options: SynthesizeOptions): Workf
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...options.context } });
   const stack = new HindsightStack(app, 'Hindsight', {
     source: options.source,
+    // Nothing is bundled here, so any npm project holding Hindsight will do: the one it sits in.
+    projectRoot: packageRootOf(join(__dirname, '..')) ?? join(__dirname, '..'),
     ...(options.pipeline ? { pipeline: options.pipeline } : {}),
   });
   const template: unknown = app.synth().getStackByName(stack.stackName).template;

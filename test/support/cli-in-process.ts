@@ -12,7 +12,7 @@ export interface InProcessResult {
 
 export async function runCliInProcess(
   args: readonly string[],
-  options: { readonly now: Date; readonly pollMs?: number },
+  options: { readonly now: Date; readonly pollMs?: number; readonly cwd?: string },
 ): Promise<InProcessResult> {
   const out: string[] = [];
   const err: string[] = [];
@@ -22,6 +22,7 @@ export async function runCliInProcess(
     isTty: false,
     now: () => options.now,
     ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   };
   const code = await runCli(args, io);
   return { code, stdout: out.join('\n'), stderr: err.join('\n') };

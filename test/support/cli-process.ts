@@ -14,11 +14,16 @@ export interface CliResult {
  * Runs `hindsight <args>` as a child process, the way a user does (tsx bin/hindsight.ts), with the
  * Node that runs the tests first on the PATH (tsx's shebang would otherwise find the system one).
  */
-export function runCliProcess(args: readonly string[], timeoutMs = 60_000): Promise<CliResult> {
+export function runCliProcess(
+  args: readonly string[],
+  timeoutMs = 60_000,
+  cwd: string = REPOSITORY,
+): Promise<CliResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(join(REPOSITORY, 'node_modules', '.bin', 'tsx'), ['bin/hindsight.ts', ...args], {
-      cwd: REPOSITORY,
+    const bin = join(REPOSITORY, 'bin', 'hindsight.ts');
+    const child = spawn(join(REPOSITORY, 'node_modules', '.bin', 'tsx'), [bin, ...args], {
+      cwd,
       env: {
         ...process.env,
         NODE_OPTIONS: '',

@@ -34,6 +34,8 @@ export interface RunningCli {
 export interface CliOptions {
   /** Kill the process (SIGKILL) after this many ms. @default 180000 */
   readonly timeoutMs?: number;
+  /** Where it runs, i.e. which project (see test/support/fixture-project.ts). @default the repository */
+  readonly cwd?: string;
 }
 
 /** The environment of a user's shell, minus what would change the CLI's behaviour under test. */
@@ -49,8 +51,8 @@ function childEnv(): NodeJS.ProcessEnv {
 /** Starts `hindsight <args>`; see `hindsight` for the common case of waiting for it. */
 export function startHindsight(args: readonly string[], options: CliOptions = {}): RunningCli {
   const began = Date.now();
-  const child: ChildProcess = spawn(join(BIN, 'tsx'), [join('bin', 'hindsight.ts'), ...args], {
-    cwd: REPOSITORY,
+  const child: ChildProcess = spawn(join(BIN, 'tsx'), [join(REPOSITORY, 'bin', 'hindsight.ts'), ...args], {
+    cwd: options.cwd ?? REPOSITORY,
     env: childEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

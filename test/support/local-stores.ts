@@ -113,9 +113,7 @@ function postgresStores(serverUrl: string): LocalStoreKind {
 /** PGlite always; the real server when the global setup found or started one. */
 export function localStoreKinds(migrationsDirectory: string = METERS.migrationsDirectory): LocalStoreKind[] {
   const url = process.env.TEST_DATABASE_URL;
-  return url
-    ? [pgliteStores(migrationsDirectory), postgresStores(url)]
-    : [pgliteStores(migrationsDirectory)];
+  return url ? [pgliteStores(migrationsDirectory), postgresStores(url)] : [pgliteStores(migrationsDirectory)];
 }
 
 /** An open local installation: its services and the workflows over them, as `hindsight` opens them. */
