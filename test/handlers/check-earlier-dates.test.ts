@@ -4,7 +4,7 @@ import { EarlierDatesStaleError, InvalidInputError } from '../../lambdas/engine/
 import { createCheckEarlierDatesHandler } from '../../lambdas/handlers/check-earlier-dates';
 import { runStageTask } from '../../lambdas/workflow/steps';
 import { pipeline } from '../../pipeline/stages';
-import { pipeline as transformV2 } from '../fixtures/stages-transform-v2';
+import { pipeline as transformV2 } from '../../pipeline/test/fixtures/stages-transform-v2';
 import { databaseChecksum } from '../support/state-checksum';
 import {
   DAILY_EXECUTION,

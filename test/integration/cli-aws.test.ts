@@ -31,7 +31,7 @@ import { defaultMigrationsDirectory, loadMigrations, migrate } from '../../lambd
 import { runStage } from '../../lambdas/workflow/stage-runner';
 import { OUTPUTS } from '../../lib/stack-outputs';
 import { pipeline } from '../../pipeline/stages';
-import { pipeline as transformV2 } from '../fixtures/stages-transform-v2';
+import { pipeline as transformV2 } from '../../pipeline/test/fixtures/stages-transform-v2';
 import { runCliInProcess } from '../support/cli-in-process';
 import { DataApiEmulator } from '../support/data-api-emulator';
 

@@ -12,7 +12,7 @@ import type { WorkflowDefinitions } from '../../lib/workflow-definitions';
 import type { ExecutionOutcome } from '../../local/local-workflows';
 import { pipeline as original } from '../../pipeline/stages';
 import { publish } from '../../pipeline/stages/publish';
-import { pipeline as transformV2 } from '../fixtures/stages-transform-v2';
+import { pipeline as transformV2 } from '../../pipeline/test/fixtures/stages-transform-v2';
 import { dumpTables } from '../support/databases';
 import {
   backfillOutput,

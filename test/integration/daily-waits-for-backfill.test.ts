@@ -24,7 +24,7 @@ import {
   type TaskEvent,
 } from '../../local/local-workflows';
 import { pipeline as repositoryPipeline } from '../../pipeline/stages';
-import { pipeline as transformV2Pipeline } from '../fixtures/stages-transform-v2';
+import { pipeline as transformV2Pipeline } from '../../pipeline/test/fixtures/stages-transform-v2';
 import { plannedDates } from '../support/local-stores';
 
 const PARAMS: PipelineParams = { rowsPerDay: 100 };

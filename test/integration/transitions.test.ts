@@ -9,7 +9,7 @@ import { cachedWorkflowDefinitions } from '../../local/cached-definitions';
 import { type LocalServices, openLocalServices } from '../../local/local-services';
 import { type ExecutionOutcome, LocalWorkflows } from '../../local/local-workflows';
 import { pipeline as v1 } from '../../pipeline/stages';
-import { transitions as exampleTransitions, pipeline as v2 } from '../fixtures/transform-v2-with-transitions';
+import { transitions as exampleTransitions, pipeline as v2 } from '../../pipeline/test/fixtures/transform-v2-with-transitions';
 import { dumpTables } from '../support/databases';
 
 const DATES = dateRange('2026-03-01', '2026-03-08');
