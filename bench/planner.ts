@@ -5,7 +5,7 @@
  */
 import type { IsoDate } from '../lambdas/engine/dates';
 import { definePipeline, type Pipeline } from '../lambdas/engine/pipeline';
-import { planBackfill } from '../lambdas/engine/planner';
+import { planBackfill } from '../lambdas/engine/plan';
 import { type SqlClient, sqlJson } from '../lambdas/engine/sql';
 import { defineStage } from '../lambdas/engine/stage';
 import { readLedger, toEntry } from '../lambdas/ledger/ledger-store';

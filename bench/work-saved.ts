@@ -6,7 +6,7 @@
 import { addDays, dateRange, type IsoDate } from '../lambdas/engine/dates';
 import type { LedgerEntry } from '../lambdas/engine/ledger';
 import type { Pipeline } from '../lambdas/engine/pipeline';
-import { planBackfill } from '../lambdas/engine/planner';
+import { planBackfill } from '../lambdas/engine/plan';
 import { timed } from './measure';
 import { bumped } from './planner';
 import { formatTable, int, ms, percent } from './table';

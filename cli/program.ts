@@ -7,13 +7,7 @@ import { z } from 'zod';
 import { addDays, dateOf, dateRange, daysBetween, type IsoDate, isIsoDate } from '../lambdas/engine/dates';
 import { HindsightError, type InputProblem, InvalidInputError } from '../lambdas/engine/errors';
 import type { Pipeline } from '../lambdas/engine/pipeline';
-import {
-  assessRange,
-  formatPlan,
-  indexLedger,
-  parseBackfillInput,
-  planToJson,
-} from '../lambdas/engine/planner';
+import { assessRange, formatPlan, indexLedger, parseBackfillInput, planToJson } from '../lambdas/engine/plan';
 import { isoDate, parseInput } from '../lambdas/engine/schemas';
 import { readDueRange } from '../lambdas/ledger/due-dates';
 import { readHistory, readLedger, toEntry } from '../lambdas/ledger/ledger-store';

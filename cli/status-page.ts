@@ -11,7 +11,7 @@
  * backfill is rerunning it or will before it releases the lease. Missing cells stay missing
  * (red): those are what daily runs and catch-ups are for.
  */
-import type { StaleReason } from '../lambdas/engine/planner';
+import type { StaleReason } from '../lambdas/engine/plan';
 import type { StatusCell, StatusReport } from './status-view';
 
 /** What a cell shows: the ledger's state, or `running` (see the module comment). */

@@ -1,5 +1,5 @@
 import type { LeaseRecord } from '../lambdas/engine/lease';
-import type { CellState, DateStatus } from '../lambdas/engine/planner';
+import type { CellState, DateStatus } from '../lambdas/engine/plan';
 import type { HistoryRow } from '../lambdas/ledger/ledger-store';
 
 /** One cell of the grid, with the version the ledger recorded for it (null when there is no row). */

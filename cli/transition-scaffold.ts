@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { InvalidInputError } from '../lambdas/engine/errors';
 import { IDENTIFIER, IDENTIFIER_FORM, type Pipeline } from '../lambdas/engine/pipeline';
 
-/** The line of `lambdas/transitions/index.ts` above which new transitions are listed. */
+/** The line of the pipeline's `transitions/index.ts` above which new transitions are listed. */
 export const TRANSITIONS_MARKER = '// hindsight: transitions (new ones are inserted above this line)';
 
 export interface ScaffoldedTransition {
@@ -46,7 +46,7 @@ export function scaffoldTransition(
   const variable = name.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
   writeFileSync(
     file,
-    `import { defineTransition } from '../engine/transition';
+    `import { defineTransition } from 'hindsight';
 
 /**
  * TODO: say what this fixes and why ${stageName} v${toVersion} needs it. Runs once per date, before the

@@ -1,4 +1,4 @@
-import type { LeaseKind } from '../workflow/contracts';
+import type { LeaseKind } from './lease-types';
 
 /**
  * Errors are types: adapters translate driver and SDK failures into these, and the state

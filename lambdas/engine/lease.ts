@@ -21,8 +21,9 @@
  * A takeover never needs A's cooperation: A's next renew fails with LeaseLostError and anything
  * A still tries to commit carries an older token than the fence.
  */
-import type { LeaseGrant, LeaseKind } from '../workflow/contracts';
+
 import { InvalidInputError, LeaseContendedError, LeaseHeldError, LeaseLostError } from './errors';
+import type { LeaseGrant, LeaseKind } from './lease-types';
 
 /** How long a lease lasts when not renewed; the backfill renews it before every date. */
 export const DEFAULT_LEASE_DURATION_MS = 15 * 60_000;

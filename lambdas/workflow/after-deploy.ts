@@ -1,4 +1,4 @@
-import { formatPlan } from '../engine/planner';
+import { formatPlan } from '../engine/plan';
 import type { Migration } from '../ledger/migrator';
 import { migrate } from '../ledger/migrator';
 import { computePlan, type StepDependencies } from './steps';

@@ -1,14 +1,14 @@
 /**
  * The payloads that cross Step Functions states. The state machine definitions (lib/), the
- * Lambda entry points (lambdas/handlers/) and the local runtime (lib/local/) all agree on these.
+ * Lambda entry points (lambdas/handlers/) and the local runtime (local/) all agree on these.
  *
  * Every Task passes its whole state as the Lambda payload and puts the result under its own
  * key (ResultPath), so later states can read earlier results: `$.lease.token`, `$.plan.positions`.
  */
 import type { IsoDate } from '../engine/dates';
+import type { LeaseKind } from '../engine/lease-types';
 
-/** Kinds of lease holder. */
-export type LeaseKind = 'daily' | 'backfill';
+export type { LeaseGrant, LeaseKind } from '../engine/lease-types';
 
 /** Daily state machine input: `{}` from the schedule (with `scheduledTime`), or `{"date": "YYYY-MM-DD"}`. */
 export interface DailyInput {
@@ -49,11 +49,7 @@ export interface LeaseRequest {
   readonly token?: number;
 }
 
-/** Result of acquire/renew → ResultPath `$.lease`. Acquire fails with error `LeaseHeldError` when busy. */
-export interface LeaseGrant {
-  readonly token: number;
-  readonly expiresAt: string;
-}
+// Result of acquire/renew → ResultPath `$.lease`: a LeaseGrant. Acquire fails with error `LeaseHeldError` when busy.
 
 /** Backfill state machine input, as typed in the console. Validated by the engine's schema. */
 export interface BackfillInput {

@@ -18,7 +18,7 @@ import {
   indexLedger,
   parseBackfillInput,
   planBackfill,
-} from '../engine/planner';
+} from '../engine/plan';
 import { executionId, fenceToken, isoDate, parseInput } from '../engine/schemas';
 import type { SqlClient, SqlExecutor } from '../engine/sql';
 import type { PipelineParams } from '../engine/stage';
