@@ -22,6 +22,7 @@ import {
   type SqlValue,
   type TypedSqlValue,
 } from '../engine/sql';
+import { isIdentifierChar, skipLiteralOrComment } from '../engine/sql-script';
 
 /** A parameter cannot be sent through the Data API as it is. Nothing was sent. */
 export class SqlParameterError extends HindsightError {}
@@ -226,63 +227,6 @@ export function toNamedPlaceholders(text: string): { sql: string; placeholders: 
     i++;
   }
   return { sql, placeholders };
-}
-
-/** End of the string literal, quoted identifier, comment or dollar-quoted body starting at `i`, else `i`. */
-function skipLiteralOrComment(text: string, i: number): number {
-  const char = text[i];
-  const next = text[i + 1];
-  if (char === '-' && next === '-') {
-    const end = text.indexOf('\n', i + 2);
-    return end === -1 ? text.length : end + 1;
-  }
-  if (char === '/' && next === '*') return skipBlockComment(text, i);
-  if (char === "'") {
-    // E'...' strings take backslash escapes; standard strings only the doubled quote.
-    const escapes = (text[i - 1] === 'E' || text[i - 1] === 'e') && !isIdentifierChar(text[i - 2]);
-    return skipQuoted(text, i, "'", escapes);
-  }
-  if (char === '"') return skipQuoted(text, i, '"', false);
-  if (char === '$' && !isIdentifierChar(text[i - 1])) {
-    const tag = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/.exec(text.slice(i));
-    if (tag) {
-      const end = text.indexOf(tag[0], i + tag[0].length);
-      return end === -1 ? text.length : end + tag[0].length;
-    }
-  }
-  return i;
-}
-
-function skipQuoted(text: string, start: number, quote: string, backslashEscapes: boolean): number {
-  let j = start + 1;
-  while (j < text.length) {
-    if (backslashEscapes && text[j] === '\\') j += 2;
-    else if (text[j] === quote && text[j + 1] === quote) j += 2;
-    else if (text[j] === quote) return j + 1;
-    else j++;
-  }
-  return text.length;
-}
-
-/** PostgreSQL block comments nest. */
-function skipBlockComment(text: string, start: number): number {
-  let depth = 0;
-  let j = start;
-  while (j < text.length) {
-    if (text.startsWith('/*', j)) {
-      depth++;
-      j += 2;
-    } else if (text.startsWith('*/', j)) {
-      depth--;
-      j += 2;
-      if (depth === 0) return j;
-    } else j++;
-  }
-  return text.length;
-}
-
-function isIdentifierChar(char: string | undefined): boolean {
-  return char !== undefined && /[\p{L}\p{N}_$]/u.test(char);
 }
 
 // ---------------------------------------------------------------------------------------------
