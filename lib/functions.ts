@@ -8,23 +8,13 @@ import { Construct } from 'constructs';
 import type { Pipeline } from '../lambdas/engine/pipeline';
 import type { PipelineParams } from '../lambdas/engine/stage';
 import { frameworkMigrationsDirectory } from '../lambdas/ledger/migrator';
+import type { HandlerName } from '../lambdas/workflow/handlers';
 import type { HindsightDatabase } from './database';
 import type { LeaseTable } from './lease-table';
 import { acknowledgeWildcard } from './nag';
 import { LOCK_FILES, lockFileIn } from './project';
 
-/** The Lambda entry points in `lambdas/handlers/`, one file each. */
-export const HANDLER_NAMES = [
-  'stage',
-  'resolve-date',
-  'lease',
-  'check-earlier-dates',
-  'plan',
-  'prepare-date',
-  'after-deploy',
-] as const;
-/** A Lambda entry point: `lambdas/handlers/<name>.ts`. */
-export type HandlerName = (typeof HANDLER_NAMES)[number];
+export { HANDLER_NAMES, type HandlerName } from '../lambdas/workflow/handlers';
 
 /** CloudFormation metadata key on every function: which handler file it runs. */
 export const HANDLER_METADATA_KEY = 'hindsight:handler';

@@ -1,14 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { HindsightError } from '../lambdas/engine/errors';
-import {
-  checkEarlierDates,
-  handleLease,
-  prepareDate,
-  resolveDate,
-  runStageTask,
-  type StepDependencies,
-  validateAndPlan,
-} from '../lambdas/workflow/steps';
+import { HANDLERS, type HandlerName } from '../lambdas/workflow/handlers';
+import { handleLease, type StepDependencies } from '../lambdas/workflow/steps';
 import type { WorkflowKind } from '../lib/state-machine';
 import type { JsonValue, WorkflowDefinitions } from '../lib/workflow-definitions';
 import { FAKE_ENVIRONMENT } from '../lib/workflow-definitions';
@@ -146,24 +139,10 @@ export class LocalWorkflows {
   }
 }
 
-function stepFor(handler: string, stage: string | undefined): Step {
-  switch (handler) {
-    case 'stage':
-      if (stage === undefined) throw new Error('A stage Task without its stage.');
-      return (deps, input) => runStageTask(deps, stage, input);
-    case 'resolve-date':
-      return resolveDate;
-    case 'lease':
-      return handleLease;
-    case 'check-earlier-dates':
-      return checkEarlierDates;
-    case 'plan':
-      return validateAndPlan;
-    case 'prepare-date':
-      return prepareDate;
-    default:
-      throw new Error(`No local binding for handler "${handler}".`);
-  }
+function stepFor(handler: HandlerName, stage: string | undefined): Step {
+  const { step } = HANDLERS[handler];
+  if (step === null) throw new Error(`Handler "${handler}" runs behind no Task state.`);
+  return (deps, input) => step(deps, input, stage);
 }
 
 function allStateEntries(definition: {
