@@ -1,7 +1,15 @@
 import type { IsoDate } from '../engine/dates';
 import type { LedgerEntry, LedgerRow } from '../engine/ledger';
 import type { Lineage } from '../engine/pipeline';
-import { type SqlExecutor, SqlResultTooLargeError, type SqlRow, type SqlValue } from '../engine/sql';
+import {
+  type SqlExecutor,
+  SqlResultTooLargeError,
+  type SqlRow,
+  type SqlValue,
+  sqlJson,
+  sqlTimestamp,
+  sqlUuid,
+} from '../engine/sql';
 
 interface StateRecord extends Record<string, unknown> {
   day: string;
@@ -201,4 +209,71 @@ export async function readAppliedTransitions(sql: SqlExecutor): Promise<Map<IsoD
     applied.set(row.day, ids);
   }
   return applied;
+}
+
+/** Upserts the current state and appends to the history in one statement. */
+export async function recordRun(tx: SqlExecutor, run: LedgerRow): Promise<void> {
+  await tx.query(
+    `WITH state AS (
+       INSERT INTO hindsight_stage_state
+         (day, stage, version, lineage, input_run_ids, run_id, execution_id, fence_token, started_at, finished_at, rows_written)
+       VALUES ($1::date, $2, $3, $4::jsonb, $5::jsonb, $6::uuid, $7, $8, $9::timestamptz, $10::timestamptz, $11)
+       ON CONFLICT (day, stage) DO UPDATE SET
+         version = EXCLUDED.version, lineage = EXCLUDED.lineage, input_run_ids = EXCLUDED.input_run_ids,
+         run_id = EXCLUDED.run_id, execution_id = EXCLUDED.execution_id, fence_token = EXCLUDED.fence_token,
+         started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, rows_written = EXCLUDED.rows_written
+       RETURNING *
+     )
+     INSERT INTO hindsight_run_history
+       (run_id, day, stage, version, lineage, input_run_ids, execution_id, fence_token, started_at, finished_at, rows_written)
+     SELECT run_id, day, stage, version, lineage, input_run_ids, execution_id, fence_token, started_at, finished_at, rows_written
+     FROM state`,
+    [
+      run.date,
+      run.stage,
+      run.version,
+      sqlJson(run.lineage),
+      sqlJson(run.inputRunIds),
+      sqlUuid(run.runId),
+      run.executionId,
+      run.fenceToken,
+      sqlTimestamp(run.startedAt),
+      sqlTimestamp(run.finishedAt),
+      run.rowsWritten,
+    ],
+  );
+}
+
+/** The execution that last ran `stage` for `date`, or null (a backfilled date checks its predecessor with it). */
+export async function readLastExecution(
+  sql: SqlExecutor,
+  date: IsoDate,
+  stage: string,
+): Promise<string | null> {
+  const { rows } = await sql.query<{ execution_id: string | null }>(
+    'SELECT execution_id FROM hindsight_stage_state WHERE day = $1::date AND stage = $2',
+    [date, stage],
+  );
+  return rows[0]?.execution_id ?? null;
+}
+
+/** Ids of the transitions already applied to `date`. */
+export async function readTransitionsAppliedTo(sql: SqlExecutor, date: IsoDate): Promise<Set<string>> {
+  const { rows } = await sql.query<{ transition_id: string }>(
+    'SELECT transition_id FROM hindsight_transitions_applied WHERE day = $1::date',
+    [date],
+  );
+  return new Set(rows.map((row) => row.transition_id));
+}
+
+/** Records, in the transition's transaction, that it was applied to the date. */
+export async function recordTransitionApplied(
+  tx: SqlExecutor,
+  applied: { transitionId: string; date: IsoDate; stage: string; toVersion: number; executionId: string },
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO hindsight_transitions_applied (transition_id, day, stage, target_version, execution_id)
+     VALUES ($1, $2::date, $3, $4, $5)`,
+    [applied.transitionId, applied.date, applied.stage, applied.toVersion, applied.executionId],
+  );
 }

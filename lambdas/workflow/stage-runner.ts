@@ -8,12 +8,12 @@ import {
   StageFailedError,
   StaleFenceTokenError,
 } from '../engine/errors';
-import type { LedgerRow } from '../engine/ledger';
 import type { Lineage, Pipeline } from '../engine/pipeline';
 import { executionId, fenceToken, isoDate, parseInput, stageName } from '../engine/schemas';
-import { type SqlClient, type SqlExecutor, sqlJson, sqlTimestamp, sqlUuid } from '../engine/sql';
+import type { SqlClient } from '../engine/sql';
 import type { PipelineParams } from '../engine/stage';
-import { readStageWindow } from '../ledger/ledger-store';
+import { checkFence } from '../ledger/fence';
+import { readStageWindow, recordRun } from '../ledger/ledger-store';
 
 /** What one stage run needs: which stage, which date, and the lease's fencing token. */
 export interface StageRunRequest {
@@ -119,47 +119,4 @@ export async function runStage(
     }
     throw new StageFailedError(name, date, error);
   }
-}
-
-/** Inside a transaction: moves the fence to `token`, refusing a token older than one already used. */
-export async function checkFence(tx: SqlExecutor, token: number): Promise<void> {
-  const { rowCount } = await tx.query('UPDATE hindsight_fence SET token = $1 WHERE id = 1 AND token <= $1', [
-    token,
-  ]);
-  if (rowCount === 1) return;
-  const { rows } = await tx.query<{ token: number }>('SELECT token FROM hindsight_fence WHERE id = 1');
-  throw new StaleFenceTokenError(token, rows[0]?.token ?? Number.NaN);
-}
-
-/** Upserts the current state and appends to the history in one statement. */
-async function recordRun(tx: SqlExecutor, run: LedgerRow): Promise<void> {
-  await tx.query(
-    `WITH state AS (
-       INSERT INTO hindsight_stage_state
-         (day, stage, version, lineage, input_run_ids, run_id, execution_id, fence_token, started_at, finished_at, rows_written)
-       VALUES ($1::date, $2, $3, $4::jsonb, $5::jsonb, $6::uuid, $7, $8, $9::timestamptz, $10::timestamptz, $11)
-       ON CONFLICT (day, stage) DO UPDATE SET
-         version = EXCLUDED.version, lineage = EXCLUDED.lineage, input_run_ids = EXCLUDED.input_run_ids,
-         run_id = EXCLUDED.run_id, execution_id = EXCLUDED.execution_id, fence_token = EXCLUDED.fence_token,
-         started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, rows_written = EXCLUDED.rows_written
-       RETURNING *
-     )
-     INSERT INTO hindsight_run_history
-       (run_id, day, stage, version, lineage, input_run_ids, execution_id, fence_token, started_at, finished_at, rows_written)
-     SELECT run_id, day, stage, version, lineage, input_run_ids, execution_id, fence_token, started_at, finished_at, rows_written
-     FROM state`,
-    [
-      run.date,
-      run.stage,
-      run.version,
-      sqlJson(run.lineage),
-      sqlJson(run.inputRunIds),
-      sqlUuid(run.runId),
-      run.executionId,
-      run.fenceToken,
-      sqlTimestamp(run.startedAt),
-      sqlTimestamp(run.finishedAt),
-      run.rowsWritten,
-    ],
-  );
 }

@@ -20,12 +20,19 @@ import {
   planBackfill,
 } from '../engine/plan';
 import { executionId, fenceToken, isoDate, parseInput } from '../engine/schemas';
-import type { SqlClient, SqlExecutor } from '../engine/sql';
+import type { SqlClient } from '../engine/sql';
 import type { PipelineParams } from '../engine/stage';
 import type { Transition } from '../engine/transition';
 import { PLAN_RETENTION_DAYS, readPlannedDateAndPrevious, saveBackfillPlan } from '../ledger/backfill-plans';
 import { readDueRange, recordDueDate } from '../ledger/due-dates';
-import { readAppliedTransitions, readLedger, readLedgerWindow, toEntry } from '../ledger/ledger-store';
+import { raiseFence } from '../ledger/fence';
+import {
+  readAppliedTransitions,
+  readLastExecution,
+  readLedger,
+  readLedgerWindow,
+  toEntry,
+} from '../ledger/ledger-store';
 import type {
   BackfillPlanResult,
   CheckEarlierDatesInput,
@@ -168,11 +175,6 @@ async function release(
   return { released: result.released };
 }
 
-/** Moves the PostgreSQL fence up to a newly granted `token` (never down), so older holders are refused at once. */
-export async function raiseFence(sql: SqlExecutor, token: number): Promise<void> {
-  await sql.query('UPDATE hindsight_fence SET token = $1 WHERE id = 1 AND token < $1', [token]);
-}
-
 const checkEarlierDatesSchema = z.strictObject(
   { date: isoDate },
   { error: 'an object like {"date": "2026-01-31"} (the date of the daily run)' },
@@ -296,11 +298,7 @@ export async function prepareDate(deps: StepDependencies, raw: unknown): Promise
   }
   if (previous !== undefined) {
     const last = deps.pipeline.names[deps.pipeline.names.length - 1];
-    const { rows } = await deps.sql.query<{ execution_id: string | null }>(
-      'SELECT execution_id FROM hindsight_stage_state WHERE day = $1::date AND stage = $2',
-      [previous.date, last],
-    );
-    if (rows[0]?.execution_id !== execution) {
+    if ((await readLastExecution(deps.sql, previous.date, last)) !== execution) {
       throw new EarlierDateNotDoneError(
         `Backfill date ${current.date} did not start: the planned date before it, ${previous.date}, ` +
           'is not done (it failed or was skipped), and later dates depend on it. ' +

@@ -3,7 +3,8 @@ import { HindsightError, StaleFenceTokenError } from '../engine/errors';
 import type { Pipeline } from '../engine/pipeline';
 import type { SqlClient } from '../engine/sql';
 import { type Transition, transitionsFor } from '../engine/transition';
-import { checkFence } from './stage-runner';
+import { checkFence } from '../ledger/fence';
+import { readTransitionsAppliedTo, recordTransitionApplied } from '../ledger/ledger-store';
 
 /** A transition threw; its transaction rolled back, so a resumed backfill tries it again. */
 export class TransitionFailedError extends HindsightError {
@@ -17,15 +18,6 @@ export class TransitionFailedError extends HindsightError {
       { cause },
     );
   }
-}
-
-/** Ids of the transitions already applied to `date`. */
-export async function appliedTransitions(sql: SqlClient, date: IsoDate): Promise<Set<string>> {
-  const { rows } = await sql.query<{ transition_id: string }>(
-    'SELECT transition_id FROM hindsight_transitions_applied WHERE day = $1::date',
-    [date],
-  );
-  return new Set(rows.map((row) => row.transition_id));
 }
 
 /**
@@ -43,7 +35,7 @@ export async function applyTransitions(
     pipeline,
     transitions,
     request.startStage,
-    await appliedTransitions(sql, request.date),
+    await readTransitionsAppliedTo(sql, request.date),
   );
   const applied: string[] = [];
   for (const transition of pending) {
@@ -51,11 +43,13 @@ export async function applyTransitions(
       await sql.transaction(async (tx) => {
         await checkFence(tx, request.fenceToken);
         await transition.apply({ sql: tx, date: request.date });
-        await tx.query(
-          `INSERT INTO hindsight_transitions_applied (transition_id, day, stage, target_version, execution_id)
-           VALUES ($1, $2::date, $3, $4, $5)`,
-          [transition.id, request.date, transition.stage, transition.toVersion, request.executionId],
-        );
+        await recordTransitionApplied(tx, {
+          transitionId: transition.id,
+          date: request.date,
+          stage: transition.stage,
+          toVersion: transition.toVersion,
+          executionId: request.executionId,
+        });
       });
     } catch (error) {
       if (error instanceof StaleFenceTokenError) throw error;
