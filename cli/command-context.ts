@@ -1,0 +1,178 @@
+/**
+ * What every command gets: the global options, checked; the project's pipeline; the target it acts
+ * on (the local data directory, or with `--aws` a deployed stack), opened after the command has
+ * checked its own input and closed whatever happens.
+ */
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { dateOf, type IsoDate, isIsoDate } from '../lambdas/engine/dates';
+import { type InputProblem, InvalidInputError } from '../lambdas/engine/errors';
+import { isoDate } from '../lambdas/engine/schemas';
+import { readProjectConfig } from '../lib/config';
+import { STACK_NAME, STACK_NAME_FORM } from '../lib/stack-outputs';
+import { openAwsTarget } from './aws/aws-target';
+import type { CliIo } from './io';
+import { type GlobalOptions, loadPipeline, openSession, type ProjectPipeline, type Session } from './session';
+import { openLocalTarget, type Target } from './target';
+
+/** Days `start` catches up and `status` shows when no range is given. */
+export const CATCH_UP_DAYS = 30;
+
+export interface CommandContext {
+  readonly io: CliIo;
+  /** The global options, with DATABASE_URL read for local commands. */
+  globals(): TargetOptions;
+  /** Today's date by the CLI's clock. */
+  today(): IsoDate;
+  /** The project's pipeline (`hindsight:pipeline`, or `--stages`). */
+  load(): ProjectPipeline;
+  /** The longest range a backfill or run may cover: `hindsight:maxBackfillDays` of the project. */
+  maxDays(loaded: ProjectPipeline): number;
+  /** Opens the command's target (after its input was checked), runs `work`, closes it. */
+  withTarget(loaded: ProjectPipeline, work: (target: Target) => Promise<void>): Promise<void>;
+  /** The local data directory itself, for what only it has (the migrations applied on opening). */
+  withSession(loaded: ProjectPipeline, work: (session: Session) => Promise<void>): Promise<void>;
+  /** Refuses `--aws` for a command that works on the project or the laptop only. */
+  localOnly(command: string, why: string): void;
+}
+
+export function commandContext(program: Command, io: CliIo): CommandContext {
+  const globals = (): TargetOptions => {
+    const options = program.opts<TargetOptions>();
+    if (options.aws) return options; // DATABASE_URL is a local setting
+    const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
+    return { ...options, ...(databaseUrl ? { databaseUrl } : {}) };
+  };
+  return {
+    io,
+    globals,
+    today: () => dateOf(io.now()),
+    load: () => loadPipeline(globals(), io.cwd),
+    maxDays: (loaded) => readProjectConfig(loaded.project).maxBackfillDays,
+    withTarget: async (loaded, work) => {
+      const target = await openTarget(globals(), loaded, io);
+      try {
+        await work(target);
+      } finally {
+        await target.close();
+      }
+    },
+    withSession: async (loaded, work) => {
+      const session = await openSession(globals(), loaded);
+      try {
+        await work(session);
+      } finally {
+        await session.close();
+      }
+    },
+    localOnly: (command, why) => {
+      if (program.opts<TargetOptions>().aws)
+        throw InvalidInputError.of('--aws', true, `no --aws with ${command}: ${why}`);
+      checkTargetOptions(globals());
+    },
+  };
+}
+
+export interface BackfillOptions {
+  auto?: boolean;
+  from?: string;
+  to?: string;
+  startStage?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  name?: string;
+  /** False with --no-wait. */
+  wait: boolean;
+}
+/** The global options: the local ones, and those that point at a deployed stack instead. */
+export interface TargetOptions extends GlobalOptions {
+  aws?: boolean;
+  stack?: string;
+  region?: string;
+}
+/** Step Functions execution names: letters, digits, - and _ (the subset logs and ARNs never escape), 1 to 80. */
+const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+/**
+ * Refuses global options that do not fit together: local ones with `--aws` (they would be
+ * ignored), AWS ones without it, and a backfill's `--name`/`--no-wait` that cannot apply.
+ */
+export function checkTargetOptions(options: TargetOptions, backfill?: BackfillOptions): TargetOptions {
+  const problems: InputProblem[] = [];
+  if (options.aws) {
+    if (options.databaseUrl !== undefined)
+      problems.push({
+        field: '--database-url',
+        value: options.databaseUrl,
+        accepted: 'no --database-url with --aws (the stack has its database)',
+      });
+    if (options.param !== undefined)
+      problems.push({
+        field: '--param',
+        value: options.param.join(' '),
+        accepted: 'no --param with --aws (the deployed stages have hindsight:params)',
+      });
+    if (options.stack !== undefined && !STACK_NAME.test(options.stack))
+      problems.push({ field: '--stack', value: options.stack, accepted: STACK_NAME_FORM });
+    if (options.region !== undefined && !AWS_REGION.test(options.region))
+      problems.push({
+        field: '--region',
+        value: options.region,
+        accepted: 'an AWS region such as eu-west-1',
+      });
+  } else {
+    for (const [field, value] of [
+      ['--stack', options.stack],
+      ['--region', options.region],
+    ] as const) {
+      if (value !== undefined) problems.push({ field, value, accepted: `${field} only with --aws` });
+    }
+    if (backfill && !backfill.wait)
+      problems.push({
+        field: '--no-wait',
+        value: true,
+        accepted: '--no-wait only with --aws (a local backfill runs in this process)',
+      });
+  }
+  if (backfill?.name !== undefined && !EXECUTION_NAME.test(backfill.name)) {
+    problems.push({
+      field: '--name',
+      value: backfill.name,
+      accepted: 'an execution name of 1 to 80 letters, digits, - or _',
+    });
+  }
+  if (problems.length > 0) throw new InvalidInputError(problems);
+  return options;
+}
+/** The local runtime on the data directory, or with `--aws` the deployed stack. */
+export async function openTarget(
+  options: TargetOptions,
+  loaded: ProjectPipeline,
+  io: CliIo,
+): Promise<Target> {
+  if (!options.aws) return openLocalTarget(options, loaded);
+  return openAwsTarget({
+    stackName: options.stack ?? readProjectConfig(loaded.project).stackName,
+    ...(options.region === undefined ? {} : { region: options.region }),
+    pipeline: loaded.pipeline,
+    transitions: loaded.transitions,
+    maxBackfillDays: readProjectConfig(loaded.project).maxBackfillDays,
+    now: io.now,
+    pollMs: io.pollMs ?? 5_000,
+  });
+}
+export const rangeSchema = z
+  .strictObject({ from: isoDate.optional(), to: isoDate.optional() })
+  .superRefine((range, ctx) => {
+    if (isIsoDate(range.from) && isIsoDate(range.to) && range.to < range.from) {
+      ctx.addIssue({ code: 'custom', path: ['to'], message: `a date on or after from (${range.from})` });
+    }
+  });
+
+/** Drops undefined fields, so a flag not given is a field not sent (strict schemas refuse unknown ones). */
+export function definedOnly<V>(values: Record<string, V | undefined>): Record<string, V> {
+  const defined: Record<string, V> = {};
+  for (const [key, value] of Object.entries(values)) if (value !== undefined) defined[key] = value;
+  return defined;
+}

@@ -1,0 +1,110 @@
+/** `backfill`: past dates through the backfill workflow, after showing the plan. */
+
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { InvalidInputError } from '../../lambdas/engine/errors';
+import { formatPlan, parseBackfillInput } from '../../lambdas/engine/plan';
+import { computePlan } from '../../lambdas/workflow/steps';
+import type { CommandContext } from '../command-context';
+import { type BackfillOptions, checkTargetOptions, definedOnly } from '../command-context';
+import { describeFailure, RunFailedError } from '../io';
+import { BackfillProgress } from '../progress';
+
+export function registerBackfill(program: Command, ctx: CommandContext): void {
+  program
+    .command('backfill')
+    .description('rerun past dates through the backfill workflow, in order, each from its start stage')
+    .option('--auto', 'rerun whatever the plan finds stale or missing')
+    .option('--from <date>', 'first date')
+    .option('--to <date>', 'last date')
+    .addOption(new Option('--start-stage <stage>', 'rerun every date of the range from this stage'))
+    .option('--dry-run', 'show the plan only')
+    .option('--yes', 'do not ask for confirmation')
+    .option(
+      '--name <name>',
+      'the execution name (default: generated); Step Functions refuses a name used before',
+    )
+    .option('--no-wait', 'with --aws: start the execution and return, without following it')
+    .action(async (options: BackfillOptions) => {
+      const targetOptions = checkTargetOptions(ctx.globals(), options);
+      const loaded = ctx.load();
+      const { pipeline } = loaded;
+      const raw = backfillInputOf(options);
+      parseBackfillInput(raw, pipeline, ctx.today(), ctx.maxDays(loaded)); // refuse bad input before opening anything
+      await ctx.withTarget(loaded, async (target) => {
+        const { dryRun, plan } = await computePlan(target.deps, raw);
+        ctx.io.out(formatPlan(plan, pipeline));
+        if (dryRun || plan.dates.length === 0) return;
+        if (targetOptions.aws) {
+          ctx.io.out(
+            `(Planned with this checkout's stage code; the deployed backfill plans again with the deployed code.)`,
+          );
+        }
+        if (!options.yes && ctx.io.isTty && !(await confirm('Run this backfill?'))) {
+          ctx.io.out('Cancelled; nothing was changed.');
+          return;
+        }
+        const execution = await target.start('backfill', raw, options.name);
+        if (targetOptions.aws)
+          ctx.io.out(`Started backfill execution ${execution.executionId} on ${target.description}.`);
+        if (!options.wait) {
+          ctx.io.out(
+            'Not waiting for it (--no-wait): follow it in the Step Functions console or with `status --aws`.',
+          );
+          return;
+        }
+        const progress = new BackfillProgress(ctx.io, plan.dates.length);
+        const outcome = await execution.wait((update) => progress.update(update));
+        progress.end();
+        if (outcome.status !== 'SUCCEEDED') throw new RunFailedError(describeFailure('Backfill', outcome));
+        ctx.io.out(
+          `Backfill done: ${backfillTotals(outcome.output, plan.dates.length, plan.totals.stageRuns)}.`,
+        );
+      });
+    });
+}
+
+/** The backfill execution input the flags describe: exactly what one would paste in the console. */
+function backfillInputOf(options: BackfillOptions): { [key: string]: string | boolean } {
+  if (options.auto && options.startStage !== undefined) {
+    throw InvalidInputError.of(
+      '--start-stage',
+      options.startStage,
+      "no --start-stage with --auto (auto finds each date's start stage)",
+    );
+  }
+  if (!options.auto && options.startStage === undefined) {
+    throw InvalidInputError.of('--auto', undefined, '--auto, or --from, --to and --start-stage');
+  }
+  return definedOnly<string | boolean>({
+    mode: options.auto ? 'auto' : 'explicit',
+    from: options.from,
+    to: options.to,
+    startStage: options.startStage,
+    dryRun: options.dryRun ? true : undefined,
+  });
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/**
+ * The backfill's totals from its output (the deployed workflow's own plan), or the local plan's.
+ * `Finish Backfill` outputs the plan it carried out.
+ */
+function backfillTotals(output: unknown, dates: number, stageRuns: number): string {
+  const totals =
+    output !== null && typeof output === 'object' && 'totals' in output
+      ? (output.totals as { dates?: unknown; stageRuns?: unknown })
+      : {};
+  const count = (value: unknown, fallback: number) => (typeof value === 'number' ? value : fallback);
+  return `${count(totals.dates, dates)} dates, ${count(totals.stageRuns, stageRuns)} stage-runs`;
+}

@@ -1,0 +1,30 @@
+/** `plan`: what a backfill would rerun, before anything runs. */
+import type { Command } from 'commander';
+import { formatPlan, parseBackfillInput, planToJson } from '../../lambdas/engine/plan';
+import { computePlan } from '../../lambdas/workflow/steps';
+import type { CommandContext } from '../command-context';
+import { checkTargetOptions, definedOnly } from '../command-context';
+
+export function registerPlan(program: Command, ctx: CommandContext): void {
+  program
+    .command('plan')
+    .description('show what a backfill would rerun: per date its start stage, and the totals')
+    .option('--from <date>', 'first date to consider')
+    .option('--to <date>', 'last date to consider')
+    .option('--json', 'print the plan as JSON')
+    .action(async (options: { from?: string; to?: string; json?: boolean }) => {
+      checkTargetOptions(ctx.globals());
+      const loaded = ctx.load();
+      const { pipeline } = loaded;
+      const input = parseBackfillInput(
+        { mode: 'auto', ...definedOnly({ from: options.from, to: options.to }) },
+        pipeline,
+        ctx.today(),
+        ctx.maxDays(loaded),
+      );
+      await ctx.withTarget(loaded, async (target) => {
+        const { plan } = await computePlan(target.deps, input);
+        ctx.io.out(options.json ? JSON.stringify(planToJson(plan), null, 2) : formatPlan(plan, pipeline));
+      });
+    });
+}

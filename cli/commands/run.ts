@@ -1,0 +1,160 @@
+/** `run` and `start`: dates through the daily workflow, one at a time, in order. */
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { addDays, dateRange, daysBetween, type IsoDate, isIsoDate } from '../../lambdas/engine/dates';
+import type { Pipeline } from '../../lambdas/engine/pipeline';
+import { isoDate, parseInput } from '../../lambdas/engine/schemas';
+import { readLedger } from '../../lambdas/ledger/ledger-store';
+import type { CommandContext } from '../command-context';
+import { CATCH_UP_DAYS, checkTargetOptions, definedOnly } from '../command-context';
+import { type CliIo, describeFailure, RunFailedError } from '../io';
+import { formatStatus } from '../status-view';
+import type { Target } from '../target';
+import { statusReport } from './status';
+
+export function registerRun(program: Command, ctx: CommandContext): void {
+  program
+    .command('run')
+    .description('run the daily workflow for a date, a range, or every missing date up to yesterday')
+    .option('--date <date>', 'one date (YYYY-MM-DD)')
+    .option('--from <date>', 'first date of a range')
+    .option('--to <date>', 'last date of a range')
+    .option(
+      '--since <date>',
+      `with no date: catch up from this date (default: the last ${CATCH_UP_DAYS} days)`,
+    )
+    .action(async (options: RunOptions) => {
+      checkTargetOptions(ctx.globals());
+      const loaded = ctx.load();
+      const { pipeline } = loaded;
+      const request = parseRunOptions(options, ctx.today(), ctx.maxDays(loaded));
+      await ctx.withTarget(loaded, async (target) => {
+        const dates =
+          request.dates ?? (await missingDates(target, pipeline, request.since, addDays(ctx.today(), -1)));
+        await runDaily(target, pipeline, dates, ctx.io);
+      });
+    });
+
+  program
+    .command('start', { hidden: true })
+    .description(`catch up the last ${CATCH_UP_DAYS} days, then show the status grid (npm start)`)
+    .action(async () => {
+      ctx.localOnly('start', 'it catches up the local data directory (use run --aws)');
+      const loaded = ctx.load();
+      const { pipeline } = loaded;
+      await ctx.withTarget(loaded, async (target) => {
+        const since = addDays(ctx.today(), -CATCH_UP_DAYS);
+        await runDaily(
+          target,
+          pipeline,
+          await missingDates(target, pipeline, since, addDays(ctx.today(), -1)),
+          ctx.io,
+        );
+        ctx.io.out('');
+        ctx.io.out(formatStatus(await statusReport(target, pipeline, {}), ctx.io.isTty));
+      });
+    });
+}
+
+interface RunOptions {
+  date?: string;
+  from?: string;
+  to?: string;
+  since?: string;
+}
+
+/** `run`'s flags, checked before anything is opened. */
+function parseRunOptions(
+  options: RunOptions,
+  today: IsoDate,
+  maxDays: number,
+): { dates?: IsoDate[]; since: IsoDate } {
+  const yesterday = addDays(today, -1);
+  const upToYesterday = `a date up to yesterday (${yesterday}); a day is processed once it is over`;
+  const schema = z
+    .strictObject({
+      date: isoDate.optional(),
+      from: isoDate.optional(),
+      to: isoDate.optional(),
+      since: isoDate.optional(),
+    })
+    .superRefine((o, ctx) => {
+      if (o.date && (o.from || o.to)) {
+        ctx.addIssue({ code: 'custom', path: ['date'], message: 'either --date or --from/--to, not both' });
+      }
+      if ((o.from === undefined) !== (o.to === undefined)) {
+        ctx.addIssue({ code: 'custom', path: [o.from ? 'to' : 'from'], message: '--from and --to together' });
+      }
+      // Cross-field checks only between dates that are themselves valid: one error per mistake.
+      for (const key of ['date', 'to', 'since'] as const) {
+        const value = o[key];
+        if (isIsoDate(value) && value > yesterday)
+          ctx.addIssue({ code: 'custom', path: [key], message: upToYesterday });
+      }
+      if (!isIsoDate(o.from) || !isIsoDate(o.to)) return;
+      if (o.to < o.from) {
+        ctx.addIssue({ code: 'custom', path: ['to'], message: `a date on or after from (${o.from})` });
+      }
+      if (daysBetween(o.from, o.to) + 1 > maxDays) {
+        ctx.addIssue({ code: 'custom', path: ['to'], message: `a range of at most ${maxDays} days` });
+      }
+    });
+  const parsed = parseInput(schema, definedOnly({ ...options }));
+  const since = parsed.since ?? addDays(today, -CATCH_UP_DAYS);
+  if (parsed.date) return { dates: [parsed.date], since };
+  if (parsed.from && parsed.to) return { dates: dateRange(parsed.from, parsed.to), since };
+  return { since };
+}
+
+/** Dates in `[since, until]` whose last stage has not run. */
+async function missingDates(
+  target: Target,
+  pipeline: Pipeline,
+  since: IsoDate,
+  until: IsoDate,
+): Promise<IsoDate[]> {
+  const last = pipeline.names[pipeline.names.length - 1];
+  const done = new Set(
+    (await readLedger(target.deps.sql, { from: since, to: until }))
+      .filter((row) => row.stage === last)
+      .map((row) => row.date),
+  );
+  return dateRange(since, until).filter((date) => !done.has(date));
+}
+
+/** Runs the daily workflow for each date, in order; stops at the first failure. */
+async function runDaily(
+  target: Target,
+  pipeline: Pipeline,
+  dates: readonly IsoDate[],
+  io: CliIo,
+): Promise<void> {
+  if (dates.length === 0) {
+    io.out('Nothing to run: every date is done.');
+    return;
+  }
+  const started = Date.now();
+  for (const date of dates) {
+    const began = Date.now();
+    const outcome = await (await target.start('daily', { date })).wait();
+    if (outcome.status !== 'SUCCEEDED')
+      throw new RunFailedError(describeFailure(`Daily run for ${date}`, outcome));
+    const stages = stageRows(outcome.output, pipeline);
+    io.out(`${date}  ${stages}  (${((Date.now() - began) / 1000).toFixed(2)} s)`);
+  }
+  io.out(
+    `Ran ${dates.length} dates through ${pipeline.names.length} stages in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+  );
+}
+
+function stageRows(output: unknown, pipeline: Pipeline): string {
+  const stages =
+    output !== null &&
+    typeof output === 'object' &&
+    'stages' in output &&
+    output.stages &&
+    typeof output.stages === 'object'
+      ? (output.stages as Record<string, { rowsWritten?: number }>)
+      : {};
+  return pipeline.names.map((name) => `${name} ${stages[name]?.rowsWritten ?? '?'}`).join(' · ');
+}

@@ -1,0 +1,43 @@
+/** Dates done of planned, with the current date and step: a bar on a terminal, a line per change otherwise. */
+import { SingleBar } from 'cli-progress';
+import type { CliIo } from './io';
+import type { BackfillProgressUpdate } from './target';
+
+export class BackfillProgress {
+  private bar: SingleBar | undefined;
+  private last = '';
+
+  constructor(
+    private readonly io: CliIo,
+    private total: number,
+  ) {
+    if (io.isTty) {
+      this.bar = new SingleBar({
+        format: ' {bar} {value}/{total} dates | {date} {detail}',
+        stream: process.stderr,
+        hideCursor: true,
+      });
+      this.bar.start(total, 0, { date: '', detail: '' });
+    }
+  }
+
+  update({ done, total, date, detail }: BackfillProgressUpdate): void {
+    if (total !== undefined && total > 0 && total !== this.total) {
+      this.total = total;
+      this.bar?.setTotal(total);
+    }
+    this.bar?.update(done, { date: date ?? '', detail });
+    if (this.bar) return;
+    // Piped: one line when a date starts (locally) or when the count of dates done changes (AWS).
+    const line =
+      date === undefined
+        ? `[${done}/${this.total}] dates done${detail ? ` (${detail})` : ''}`
+        : `[${done + 1}/${this.total}] ${date}`;
+    if (line !== this.last) this.io.out(line);
+    this.last = line;
+  }
+
+  end(): void {
+    this.bar?.stop();
+  }
+}
