@@ -104,7 +104,7 @@ export function pipelineSource(tryGetContext: (key: string) => unknown, root: st
 export function loadPipelineModule(entry: string, field: string, shown: string = entry): PipelineModule {
   let loaded: unknown;
   try {
-    loaded = require(entry);
+    loaded = require(resolve(entry));
   } catch (error) {
     throw InvalidInputError.of(
       field,
