@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { StepFunctionsBackfillStarter } from '../../lambdas/adapters/sfn-backfill-starter';
 import { LeaseService } from '../../lambdas/engine/lease';
 import type { SqlClient } from '../../lambdas/engine/sql';
-import { defaultMigrationsDirectory, loadMigrations } from '../../lambdas/ledger/migrator';
+import { frameworkMigrationsDirectory, loadMigrations } from '../../lambdas/ledger/migrator';
 import {
   afterDeploy,
   type BackfillStarter,
@@ -11,11 +11,18 @@ import {
 } from '../../lambdas/workflow/after-deploy';
 import { runStage } from '../../lambdas/workflow/stage-runner';
 import type { StepDependencies } from '../../lambdas/workflow/steps';
-import { pipeline } from '../../pipeline/stages';
+import { pipeline } from '../fixtures/pipelines/meters';
 import { databaseKinds } from '../support/databases';
+import { METERS } from '../support/fixture-pipelines';
 import { MemoryLeaseStore } from '../support/memory-lease-store';
 
 const BACKFILL_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:HindsightBackfill';
+
+/** Both sequences, as the after-deploy Lambda loads them: Hindsight's own, then the pipeline's. */
+const migrations = () => ({
+  framework: loadMigrations(frameworkMigrationsDirectory()),
+  pipeline: loadMigrations(METERS.migrationsDirectory),
+});
 
 function recordingStarter(): BackfillStarter & { names: string[] } {
   const names: string[] = [];
@@ -41,7 +48,7 @@ describe('Function: afterDeploy', () => {
     deps = {
       sql,
       pipeline,
-      params: { rowsPerDay: 50 },
+      params: { rowsPerDay: '50' },
       leases: new LeaseService(new MemoryLeaseStore(), { isRunning: async () => false }),
       transitions: [],
       maxBackfillDays: 3660,
@@ -52,33 +59,39 @@ describe('Function: afterDeploy', () => {
 
   it('applies the migrations, and starts no backfill when nothing is stale', async () => {
     const starter = recordingStarter();
-    const result = await afterDeploy(deps, loadMigrations(defaultMigrationsDirectory()), starter, {
+    const result = await afterDeploy(deps, migrations(), starter, {
       deploymentId: 'abc',
       autoBackfill: true,
     });
-    expect(result.migrationsApplied).toEqual(
-      loadMigrations(defaultMigrationsDirectory()).map(({ id }) => id),
-    );
-    expect(result.migrationsApplied.slice(0, 2)).toEqual(['0001_ledger', '0002_example_orders']);
+    expect(result.migrationsApplied).toEqual([
+      ...migrations().framework.map(({ id }) => `hindsight/${id}`),
+      ...migrations().pipeline.map(({ id }) => id),
+    ]);
+    expect(result.migrationsApplied).toEqual([
+      'hindsight/0001_ledger',
+      'hindsight/0002_backfill_plans',
+      'hindsight/0003_due_dates',
+      '0001_meters',
+    ]);
     expect(result.summary).toContain('Nothing to do');
     expect(result.backfill).toBeNull();
     expect(starter.names).toEqual([]);
   });
 
   it('starts the auto backfill under the deployment’s name, once even when the deploy is retried', async () => {
-    await afterDeploy(deps, loadMigrations(defaultMigrationsDirectory()), recordingStarter(), {
+    await afterDeploy(deps, migrations(), recordingStarter(), {
       deploymentId: 'x',
       autoBackfill: false,
     });
-    // One date with only ingest done: the plan has work.
-    await runStage(sql, pipeline, { stage: 'ingest', date: '2026-11-20', fenceToken: 1 }, deps.params);
+    // One date with only collect done: the plan has work.
+    await runStage(sql, pipeline, { stage: 'collect', date: '2026-11-20', fenceToken: 1 }, deps.params);
     const starter = recordingStarter();
     const request = { deploymentId: '0123abcd', autoBackfill: true };
-    const first = await afterDeploy(deps, loadMigrations(defaultMigrationsDirectory()), starter, request);
-    const retried = await afterDeploy(deps, loadMigrations(defaultMigrationsDirectory()), starter, request);
+    const first = await afterDeploy(deps, migrations(), starter, request);
+    const retried = await afterDeploy(deps, migrations(), starter, request);
 
     expect(first.plannedDates).toBe(1);
-    expect(first.summary).toContain('from transform');
+    expect(first.summary).toContain('from validate');
     expect(starter.names).toEqual(['deploy-0123abcd', 'deploy-0123abcd']);
     expect(first.backfill).toEqual({
       executionArn: `${BACKFILL_ARN}:deploy-0123abcd`,
@@ -89,13 +102,13 @@ describe('Function: afterDeploy', () => {
   });
 
   it('plans and logs but starts nothing when the automatic backfill is off', async () => {
-    await afterDeploy(deps, loadMigrations(defaultMigrationsDirectory()), recordingStarter(), {
+    await afterDeploy(deps, migrations(), recordingStarter(), {
       deploymentId: 'x',
       autoBackfill: false,
     });
-    await runStage(sql, pipeline, { stage: 'ingest', date: '2026-11-20', fenceToken: 1 }, deps.params);
+    await runStage(sql, pipeline, { stage: 'collect', date: '2026-11-20', fenceToken: 1 }, deps.params);
     const starter = recordingStarter();
-    const result = await afterDeploy(deps, loadMigrations(defaultMigrationsDirectory()), starter, {
+    const result = await afterDeploy(deps, migrations(), starter, {
       deploymentId: 'x',
       autoBackfill: false,
     });

@@ -13,7 +13,7 @@ import {
   prepareDate,
   validateAndPlan,
 } from '../../lambdas/workflow/steps';
-import { pipeline } from '../../pipeline/stages';
+import { pipeline } from '../fixtures/pipelines/meters';
 import { testDependencies } from '../handlers/support';
 import { databaseKinds, resetDatabase } from '../support/databases';
 
@@ -21,7 +21,7 @@ import { databaseKinds, resetDatabase } from '../support/databases';
 const STATE_LIMIT_BYTES = 256 * 1024;
 const EXECUTION = 'arn:aws:states:eu-west-1:123456789012:execution:HindsightBackfill:ten-years';
 const NOW = new Date('2026-12-01T09:00:00Z');
-const TEN_YEARS = { from: '2016-11-30', to: '2026-11-30', startStage: 'ingest' } as const; // 3,653 days
+const TEN_YEARS = { from: '2016-11-30', to: '2026-11-30', startStage: 'collect' } as const; // 3,653 days
 
 describe.each(databaseKinds())('Stored backfill plans on $name', (kind) => {
   let sql: SqlClient;
@@ -50,7 +50,7 @@ describe.each(databaseKinds())('Stored backfill plans on $name', (kind) => {
     const stored = await readBackfillPlan(sql, EXECUTION);
     expect(stored).toHaveLength(3653);
     stored.forEach((planned, position) => {
-      expect(planned).toEqual({ position, date: addDays(TEN_YEARS.from, position), startStage: 'ingest' });
+      expect(planned).toEqual({ position, date: addDays(TEN_YEARS.from, position), startStage: 'collect' });
     });
     console.log(`Validate And Plan output for 3,653 dates: ${size} bytes (limit ${STATE_LIMIT_BYTES}).`);
   });
@@ -60,7 +60,7 @@ describe.each(databaseKinds())('Stored backfill plans on $name', (kind) => {
     await validateAndPlan(deps(), { request: TEN_YEARS, executionId: EXECUTION });
 
     // Act: a Lambda retry, with a narrower range for the sake of the check
-    const request = { from: '2026-11-01', to: '2026-11-30', startStage: 'ingest' };
+    const request = { from: '2026-11-01', to: '2026-11-30', startStage: 'collect' };
     await validateAndPlan(deps(), { request, executionId: EXECUTION });
 
     // Assess
@@ -100,8 +100,8 @@ describe.each(databaseKinds())('Stored backfill plans on $name', (kind) => {
   it('prepares each position from the stored plan, and refuses one whose predecessor is not done', async () => {
     // Prepare
     await saveBackfillPlan(sql, EXECUTION, [
-      { date: '2026-11-28', startStage: 'ingest' },
-      { date: '2026-11-29', startStage: 'ingest' },
+      { date: '2026-11-28', startStage: 'collect' },
+      { date: '2026-11-29', startStage: 'collect' },
     ]);
 
     // Act
@@ -109,7 +109,7 @@ describe.each(databaseKinds())('Stored backfill plans on $name', (kind) => {
     const second = prepareDate(deps(), { position: 1, executionId: EXECUTION, token: 1 });
 
     // Assess
-    expect(first).toMatchObject({ date: '2026-11-28', startStage: 'ingest', transitionsApplied: [] });
+    expect(first).toMatchObject({ date: '2026-11-28', startStage: 'collect', transitionsApplied: [] });
     await expect(second).rejects.toThrow(EarlierDateNotDoneError);
     await expect(second).rejects.toThrow('the planned date before it, 2026-11-28, is not done');
   });
@@ -117,8 +117,8 @@ describe.each(databaseKinds())('Stored backfill plans on $name', (kind) => {
   it('lets an item that outlived its failed backfill take back no lease: the predecessor check comes first', async () => {
     // Prepare: the backfill failed on its first date, and the failure released the lease
     await saveBackfillPlan(sql, EXECUTION, [
-      { date: '2026-11-28', startStage: 'ingest' },
-      { date: '2026-11-29', startStage: 'ingest' },
+      { date: '2026-11-28', startStage: 'collect' },
+      { date: '2026-11-29', startStage: 'collect' },
     ]);
     const dependencies = deps();
     await prepareDate(dependencies, { position: 0, executionId: EXECUTION, token: 1 });
@@ -136,7 +136,7 @@ describe.each(databaseKinds())('Stored backfill plans on $name', (kind) => {
 
   it('refuses a position the execution never planned, taking no lease', async () => {
     // Prepare
-    await saveBackfillPlan(sql, EXECUTION, [{ date: '2026-11-28', startStage: 'ingest' }]);
+    await saveBackfillPlan(sql, EXECUTION, [{ date: '2026-11-28', startStage: 'collect' }]);
     const dependencies = deps();
 
     // Act

@@ -1,21 +1,22 @@
 /**
- * End to end, on the example pipeline, through the synthesized workflows and a real database:
- * after a code change, `backfill {"mode": "auto"}` leaves the stages' tables exactly as if the new
- * code had run every date from scratch, reruns only the (date, stage) pairs it must, and a second
- * auto backfill finds nothing to do.
+ * End to end, on the meters fixture pipeline, through the synthesized workflows and a real
+ * database: after a code change, `backfill {"mode": "auto"}` leaves the stages' tables exactly as
+ * if the new code had run every date from scratch, reruns only the (date, stage) pairs it must,
+ * and a second auto backfill finds nothing to do.
  */
 import { performance } from 'node:perf_hooks';
 import { addDays, dateRange, type IsoDate } from '../../lambdas/engine/dates';
 import { definePipeline, type Pipeline } from '../../lambdas/engine/pipeline';
-import { defineStage, type PipelineParams, type Stage, type StageContext } from '../../lambdas/engine/stage';
+import { defineStage, type PipelineParams, type Stage } from '../../lambdas/engine/stage';
 import { readHistory, readLedger } from '../../lambdas/ledger/ledger-store';
 import type { BackfillPlanResult } from '../../lambdas/workflow/contracts';
-import { synthesizeWorkflowDefinitions, type WorkflowDefinitions } from '../../lib/workflow-definitions';
-import { pipeline as original } from '../../pipeline/stages';
-import { aggregate } from '../../pipeline/stages/aggregate';
-import { ingest } from '../../pipeline/stages/ingest';
-import { publish } from '../../pipeline/stages/publish';
-import { rolling } from '../../pipeline/stages/rolling';
+import type { WorkflowDefinitions } from '../../lib/workflow-definitions';
+import { pipeline as original } from '../fixtures/pipelines/meters';
+import { collect } from '../fixtures/pipelines/meters/stages/collect';
+import { report } from '../fixtures/pipelines/meters/stages/report';
+import { summarize } from '../fixtures/pipelines/meters/stages/summarize';
+import { trend } from '../fixtures/pipelines/meters/stages/trend';
+import { validate } from '../fixtures/pipelines/meters/stages/validate';
 import { dumpTables } from '../support/databases';
 import {
   backfillOutput,
@@ -25,127 +26,108 @@ import {
   plannedDates,
   withLocalSession,
 } from '../support/local-stores';
+import { testWorkflowDefinitions } from '../support/test-definitions';
 
-const params: PipelineParams = { rowsPerDay: 200 };
+const params: PipelineParams = { rowsPerDay: '200' };
 const DATES = dateRange('2026-02-01', '2026-02-14');
 const FIRST = DATES[0];
 const LAST = DATES[DATES.length - 1];
 const OWNED_TABLES = original.stages.flatMap((stage) => stage.owns);
-const ROLLING_LOOKBACK = rolling.lookbackDays;
+const TREND_LOOKBACK = trend.lookbackDays;
 
 // ---------------------------------------------------------------------------------------------
 // The code changes: each a real change of what one stage computes, with its version bumped.
 
-/** The repository's stage list with some stages replaced by their next version. */
+/** The fixture's stage list with some stages replaced by their next version. */
 function withChanges(...changed: Stage[]): Pipeline {
   return definePipeline(original.stages.map((stage) => changed.find((c) => c.name === stage.name) ?? stage));
 }
 
-/** ingest v2: the feed still sends a delisted product, now dropped at load; currency codes are normalised. */
-const ingestV2 = defineStage({
-  ...ingest,
-  version: ingest.version + 1,
+/** collect v2: the feed still sends a decommissioned meter, now dropped at load; kWh kept to the meters' 2 decimals. */
+const collectV2 = defineStage({
+  ...collect,
+  version: collect.version + 1,
   run: async (context) => {
-    const loaded = await ingest.run(context);
+    const loaded = await collect.run(context);
     const { rowCount: dropped } = await context.sql.query(
-      `DELETE FROM raw_orders WHERE day = $1::date AND product = 'matcha'`,
+      `DELETE FROM meter_readings WHERE day = $1::date AND meter_id = 'M07'`,
       [context.date],
     );
-    await context.sql.query(`UPDATE raw_orders SET currency = upper(trim(currency)) WHERE day = $1::date`, [
+    await context.sql.query('UPDATE meter_readings SET kwh = round(kwh, 2) WHERE day = $1::date', [
       context.date,
     ]);
     return loaded - dropped;
   },
 });
 
-/** transform with other exchange rates: v1's are EUR 1.00, USD 0.92, GBP 1.17. Keeps everything else v1 does. */
-function transformAt(version: number, usd: number, gbp: number): Stage {
-  const v1 = original.stage('transform');
-  return defineStage({
-    ...v1,
-    version,
-    run: async (context: StageContext) => {
-      const kept = await v1.run(context);
-      await context.sql.query(
-        `UPDATE clean_orders AS c
-         SET unit_price_eur = round(r.unit_price * fx.rate, 2),
-             amount_eur = round(c.quantity * r.unit_price * fx.rate, 2)
-         FROM raw_orders AS r
-         JOIN (VALUES ('EUR', 1.00), ('USD', $2::numeric), ('GBP', $3::numeric)) AS fx (currency, rate)
-           ON fx.currency = upper(trim(r.currency))
-         WHERE c.day = $1::date AND r.day = $1::date AND r.order_id = c.order_id AND r.rejected_reason IS NULL`,
-        [context.date, usd, gbp],
-      );
-      return kept;
-    },
-  });
-}
-const transformV2 = transformAt(2, 0.95, 1.19);
+/** validate v2: kept readings are corrected by the meters' calibration factor (+2%). Keeps everything else v1 does. */
+const validateV2 = defineStage({
+  ...validate,
+  version: validate.version + 1,
+  run: async (context) => {
+    const kept = await validate.run(context);
+    await context.sql.query('UPDATE valid_readings SET kwh = round(kwh * 1.02, 3) WHERE day = $1::date', [
+      context.date,
+    ]);
+    return kept;
+  },
+});
 
-/** aggregate v2: a bulk line counts at most 3 units (the client's new rule). */
-const aggregateV2 = defineStage({
-  ...aggregate,
-  version: aggregate.version + 1,
+/** summarize v2: a single reading counts at most 4 kWh (the client's new rule for spikes). */
+const summarizeV2 = defineStage({
+  ...summarize,
+  version: summarize.version + 1,
   run: async ({ sql, date }) => {
     const { rowCount } = await sql.query(
-      `INSERT INTO daily_sales (day, product, orders, units, customers, revenue_eur)
-       SELECT day, product, count(*), sum(least(quantity, 3)), count(DISTINCT customer_id), sum(amount_eur)
-       FROM clean_orders
-       WHERE day = $1::date
-       GROUP BY day, product`,
+      `INSERT INTO meter_daily (day, meter_id, readings, kwh)
+       SELECT day, meter_id, count(*), sum(least(kwh, 4)) FROM valid_readings WHERE day = $1::date GROUP BY day, meter_id`,
       [date],
     );
     return rowCount;
   },
 });
 
-/** rolling v2: the daily average is over the days present in the window, not always 7. */
-const rollingV2 = defineStage({
-  ...rolling,
-  version: rolling.version + 1,
+/** trend v2: the daily average is over the days present in the window, not always 7. */
+const trendV2 = defineStage({
+  ...trend,
+  version: trend.version + 1,
   run: async ({ sql, date, windowStart }) => {
     const { rowCount } = await sql.query(
-      `INSERT INTO rolling_sales (day, product, days_in_window, revenue_day_eur, orders_7d, revenue_7d_eur, avg_daily_eur)
-       SELECT $1::date, product, count(DISTINCT day),
-              COALESCE(sum(revenue_eur) FILTER (WHERE day = $1::date), 0),
-              sum(orders), sum(revenue_eur), round(sum(revenue_eur) / count(DISTINCT day), 2)
-       FROM daily_sales
+      `INSERT INTO meter_trend (day, meter_id, days_in_window, kwh_day, kwh_7d, avg_daily_kwh)
+       SELECT $1::date, meter_id, count(DISTINCT day),
+              COALESCE(sum(kwh) FILTER (WHERE day = $1::date), 0), sum(kwh),
+              round(sum(kwh) / count(DISTINCT day), 3)
+       FROM meter_daily
        WHERE day BETWEEN $2::date AND $1::date
-       GROUP BY product`,
+       GROUP BY meter_id`,
       [date, windowStart],
     );
     return rowCount;
   },
 });
 
-/** publish v2: a day is a trend only beyond ±20% of the average (v1: ±10%). */
-const publishV2 = defineStage({
-  ...publish,
-  version: publish.version + 1,
+/** report v2: a day is a trend only beyond ±20% of the average (v1: ±10%). */
+const reportV2 = defineStage({
+  ...report,
+  version: report.version + 1,
   run: async ({ sql, date }) => {
     const { rowCount } = await sql.query(
-      `INSERT INTO sales_report (day, product, rank, revenue_eur, revenue_7d_eur, share_of_day, trend)
-       SELECT day, product,
-              rank() OVER (ORDER BY revenue_7d_eur DESC, product),
-              revenue_day_eur, revenue_7d_eur,
-              CASE WHEN sum(revenue_day_eur) OVER () = 0 THEN 0
-                   ELSE round(revenue_day_eur / sum(revenue_day_eur) OVER (), 4) END,
-              CASE WHEN revenue_day_eur > avg_daily_eur * 1.2 THEN 'up'
-                   WHEN revenue_day_eur < avg_daily_eur * 0.8 THEN 'down'
-                   ELSE 'flat' END
-       FROM rolling_sales
-       WHERE day = $1::date`,
+      `INSERT INTO usage_report (day, meter_id, rank, kwh_day, kwh_7d, trend)
+       SELECT day, meter_id, rank() OVER (ORDER BY kwh_7d DESC, meter_id), kwh_day, kwh_7d,
+              CASE WHEN kwh_day > avg_daily_kwh * 1.2 THEN 'up'
+                   WHEN kwh_day < avg_daily_kwh * 0.8 THEN 'down' ELSE 'flat' END
+       FROM meter_trend WHERE day = $1::date`,
       [date],
     );
     return rowCount;
   },
 });
 
-const withIngestV2 = withChanges(ingestV2);
-const withTransformV2 = withChanges(transformV2);
-const withRollingV2 = withChanges(rollingV2);
-const withPublishV2 = withChanges(publishV2);
-const withTransformAndAggregateV2 = withChanges(transformV2, aggregateV2);
+const withCollectV2 = withChanges(collectV2);
+const withValidateV2 = withChanges(validateV2);
+const withTrendV2 = withChanges(trendV2);
+const withReportV2 = withChanges(reportV2);
+const withValidateAndSummarizeV2 = withChanges(validateV2, summarizeV2);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -173,7 +155,7 @@ let definitions: WorkflowDefinitions;
 beforeAll(() => {
   // Versions do not change the workflows, and every pipeline here has the same stage names and
   // lookbacks: one synthesis serves them all.
-  definitions = synthesizeWorkflowDefinitions({ pipeline: original });
+  definitions = testWorkflowDefinitions('backfill-scenarios', original);
 });
 
 const figures: string[] = [];
@@ -281,18 +263,24 @@ describe.each(localStoreKinds())('backfill {"mode": "auto"} after a change, on $
   });
 
   it.each([
-    ['the first stage (ingest)', withIngestV2, 'ingest'],
-    ['a middle stage (transform)', withTransformV2, 'transform'],
-    ['the rolling stage', withRollingV2, 'rolling'],
-    ['the last stage (publish)', withPublishV2, 'publish'],
+    ['the first stage (collect)', withCollectV2, 'collect'],
+    ['a middle stage (validate)', withValidateV2, 'validate'],
+    ['the windowed stage (trend)', withTrendV2, 'trend'],
+    ['the last stage (report)', withReportV2, 'report'],
   ] as const)(
     'after a change to %s, reruns every date from that stage and leaves the tables as a from-scratch run of the new code',
     async (scenario, code, changed) => {
       const store = await kind.copy(baseline);
       await withSession(store, code, async (session) => {
+        // The stages upstream of the change do not rerun: their outputs keep their run ids.
+        const upstream = original.names.slice(0, original.indexOf(changed));
+        const kept = await runIds(session, upstream);
+        expect(Object.keys(kept)).toHaveLength(DATES.length * upstream.length);
+
         const plan = await backfillTwice(session, `change ${scenario}`);
 
         expect(plan.planned).toEqual(DATES.map((date) => [date, changed]));
+        expect(await runIds(session, upstream)).toEqual(kept);
         const stagesPerDate = original.stages.length - original.indexOf(changed);
         expect(plan.totals).toEqual({
           dates: DATES.length,
@@ -306,43 +294,45 @@ describe.each(localStoreKinds())('backfill {"mode": "auto"} after a change, on $
     },
   );
 
-  it('after a bump of transform then of aggregate, the second backfill reruns from aggregate and reuses ingest and transform (A1 → B2 kept)', async () => {
+  it('after a bump of validate then of summarize, the second backfill reruns from summarize and reuses collect and validate (A1 → B2 kept)', async () => {
     const store = await kind.copy(baseline);
-    await withSession(store, withTransformV2, async (session) => {
-      const plan = await backfillTwice(session, 'seed: transform 1 → 2');
-      expect(plan.planned).toEqual(DATES.map((date) => [date, 'transform']));
-      expect(await dumpOwned(session)).toEqual(await fromScratch(withTransformV2));
+    await withSession(store, withValidateV2, async (session) => {
+      const plan = await backfillTwice(session, 'seed: validate 1 → 2');
+      expect(plan.planned).toEqual(DATES.map((date) => [date, 'validate']));
+      expect(await dumpOwned(session)).toEqual(await fromScratch(withValidateV2));
     });
 
-    await withSession(store, withTransformAndAggregateV2, async (session) => {
-      const kept = await runIds(session, ['ingest', 'transform']);
+    await withSession(store, withValidateAndSummarizeV2, async (session) => {
+      const kept = await runIds(session, ['collect', 'validate']);
       expect(Object.keys(kept)).toHaveLength(DATES.length * 2);
 
-      const plan = await backfillTwice(session, 'seed: then aggregate 1 → 2');
+      const plan = await backfillTwice(session, 'seed: then summarize 1 → 2');
 
-      expect(plan.planned).toEqual(DATES.map((date) => [date, 'aggregate']));
+      expect(plan.planned).toEqual(DATES.map((date) => [date, 'summarize']));
       expect(plan.totals.stageRuns).toBe(DATES.length * 3);
-      expect(await runIds(session, ['ingest', 'transform'])).toEqual(kept);
+      expect(await runIds(session, ['collect', 'validate'])).toEqual(kept);
       const ledger = await readLedger(session.services.deps.sql);
-      for (const row of ledger.filter((entry) => entry.stage === 'publish')) {
-        expect(row.lineage).toEqual({ ingest: 1, transform: 2, aggregate: 2, rolling: 1 });
+      const reports = ledger.filter((entry) => entry.stage === 'report');
+      expect(reports).toHaveLength(DATES.length);
+      for (const row of reports) {
+        expect(row.lineage).toEqual({ collect: 1, validate: 2, summarize: 2, trend: 1 });
       }
-      expect(await dumpOwned(session)).toEqual(await fromScratch(withTransformAndAggregateV2));
+      expect(await dumpOwned(session)).toEqual(await fromScratch(withValidateAndSummarizeV2));
     });
   });
 
-  it('after a missing day, fills it from ingest and reruns rolling on the 6 dates whose window reads it', async () => {
+  it('after a missing day, fills it from collect and reruns trend on the 6 dates whose window reads it', async () => {
     const missing = DATES[5];
     const store = await kind.fresh();
     await withSession(store, original, async (session) => {
-      // The daily run refuses a date whose rolling window holds a missing date: the dates after the
+      // The daily run refuses a date whose trend window holds a missing date: the dates after the
       // gap come from an explicit backfill, which runs what it is told.
       await session.daily(DATES.filter((date) => date < missing));
       backfillOutput(
         await session.workflows.start('backfill', {
           from: addDays(missing, 1),
           to: LAST,
-          startStage: 'ingest',
+          startStage: 'collect',
         }).done,
       );
       expect(await dumpOwned(session)).not.toEqual(await fromScratch(original));
@@ -350,35 +340,38 @@ describe.each(localStoreKinds())('backfill {"mode": "auto"} after a change, on $
       const plan = await backfillTwice(session, `missing day ${missing}`, { from: FIRST, to: LAST });
 
       expect(plan.planned).toEqual([
-        [missing, 'ingest'],
-        ...dateRange(addDays(missing, 1), addDays(missing, ROLLING_LOOKBACK)).map(
-          (date): [IsoDate, string] => [date, 'rolling'],
-        ),
+        [missing, 'collect'],
+        ...dateRange(addDays(missing, 1), addDays(missing, TREND_LOOKBACK)).map((date): [IsoDate, string] => [
+          date,
+          'trend',
+        ]),
       ]);
-      expect(plan.totals.stageRuns).toBe(original.stages.length + ROLLING_LOOKBACK * 2);
+      // The missing date runs every stage; each of the 6 later dates reruns trend and report.
+      expect(plan.totals.stageRuns).toBe(original.stages.length + TREND_LOOKBACK * 2);
       expect(await dumpOwned(session)).toEqual(await fromScratch(original));
     });
   });
 
-  it('after a date is rerun by hand from transform, reruns rolling on the 6 later dates that read its old aggregate', async () => {
+  it('after a date is rerun by hand from validate, reruns trend on the 6 later dates that read its old summarize', async () => {
     const rerun = DATES[6];
     const store = await kind.copy(baseline);
     await withSession(store, original, async (session) => {
       const outcome = await session.workflows.start('backfill', {
         from: rerun,
         to: rerun,
-        startStage: 'transform',
+        startStage: 'validate',
       }).done;
       expect(outcome).toMatchObject({ status: 'SUCCEEDED', output: { totals: { dates: 1, stageRuns: 4 } } });
 
-      const plan = await backfillTwice(session, `manual rerun of ${rerun} from transform`);
+      const plan = await backfillTwice(session, `manual rerun of ${rerun} from validate`);
 
       expect(plan.planned).toEqual(
-        dateRange(addDays(rerun, 1), addDays(rerun, ROLLING_LOOKBACK)).map((date): [IsoDate, string] => [
+        dateRange(addDays(rerun, 1), addDays(rerun, TREND_LOOKBACK)).map((date): [IsoDate, string] => [
           date,
-          'rolling',
+          'trend',
         ]),
       );
+      expect(plan.totals.stageRuns).toBe(TREND_LOOKBACK * 2);
       expect(await dumpOwned(session)).toEqual(await fromScratch(original));
     });
   });

@@ -3,7 +3,7 @@ import { LeaseService } from '../../lambdas/engine/lease';
 import type { SqlClient } from '../../lambdas/engine/sql';
 import { runStage } from '../../lambdas/workflow/stage-runner';
 import { handleLease, type StepDependencies } from '../../lambdas/workflow/steps';
-import { pipeline } from '../../pipeline/stages';
+import { pipeline } from '../fixtures/pipelines/meters';
 import { databaseKinds, dumpTables } from '../support/databases';
 import { MemoryLeaseStore } from '../support/memory-lease-store';
 
@@ -26,7 +26,7 @@ describe.each(databaseKinds())('Fencing on $name', (kind) => {
     const deps: StepDependencies = {
       sql,
       pipeline,
-      params: { rowsPerDay: 50 },
+      params: { rowsPerDay: '50' },
       leases: new LeaseService(
         new MemoryLeaseStore(),
         { isRunning: async () => true },
@@ -47,7 +47,7 @@ describe.each(databaseKinds())('Fencing on $name', (kind) => {
     const late = runStage(
       sql,
       pipeline,
-      { stage: 'ingest', date: '2026-11-20', fenceToken: a.token },
+      { stage: 'collect', date: '2026-11-20', fenceToken: a.token },
       deps.params,
     );
 
@@ -55,7 +55,7 @@ describe.each(databaseKinds())('Fencing on $name', (kind) => {
     await expect(late).rejects.toThrow(StaleFenceTokenError);
     expect(await dumpTables(sql, tables)).toEqual(before);
     await expect(
-      runStage(sql, pipeline, { stage: 'ingest', date: '2026-11-20', fenceToken: b.token }, deps.params),
-    ).resolves.toMatchObject({ stage: 'ingest' });
+      runStage(sql, pipeline, { stage: 'collect', date: '2026-11-20', fenceToken: b.token }, deps.params),
+    ).resolves.toMatchObject({ stage: 'collect' });
   });
 });

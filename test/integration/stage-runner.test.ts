@@ -10,10 +10,10 @@ import type { SqlClient } from '../../lambdas/engine/sql';
 import { defineStage, type PipelineParams } from '../../lambdas/engine/stage';
 import { readHistory, readLedger } from '../../lambdas/ledger/ledger-store';
 import { runStage } from '../../lambdas/workflow/stage-runner';
-import { pipeline } from '../../pipeline/stages';
+import { pipeline } from '../fixtures/pipelines/meters';
 import { databaseKinds, dumpTables, resetDatabase } from '../support/databases';
 
-const params: PipelineParams = { rowsPerDay: 300 };
+const params: PipelineParams = { rowsPerDay: '300' };
 const ownedTables = pipeline.stages.flatMap((stage) => stage.owns);
 const ledgerTables = ['hindsight_stage_state', 'hindsight_run_history', 'hindsight_fence'];
 
@@ -39,16 +39,16 @@ describe.each(databaseKinds())('Function: runStage on $name', (kind) => {
     // Assess
     const ledger = await readLedger(sql);
     expect(ledger.map((row) => row.stage).sort()).toEqual([...pipeline.names].sort());
-    const publish = ledger.find((row) => row.stage === 'publish')!;
-    expect(publish.lineage).toEqual({ ingest: 1, transform: 1, aggregate: 1, rolling: 1 });
-    const rolling = ledger.find((row) => row.stage === 'rolling')!;
-    expect(publish.inputRunIds).toEqual({ '2026-03-01': rolling.runId });
+    const report = ledger.find((row) => row.stage === 'report')!;
+    expect(report.lineage).toEqual({ collect: 1, validate: 1, summarize: 1, trend: 1 });
+    const trend = ledger.find((row) => row.stage === 'trend')!;
+    expect(report.inputRunIds).toEqual({ '2026-03-01': trend.runId });
     const { rows } = await sql.query<{ n: number }>(
-      'SELECT count(*) AS n FROM sales_report WHERE day = $1::date',
+      'SELECT count(*) AS n FROM usage_report WHERE day = $1::date',
       ['2026-03-01'],
     );
     expect(rows[0].n).toBeGreaterThan(0);
-    expect(publish.rowsWritten).toBe(rows[0].n);
+    expect(report.rowsWritten).toBe(rows[0].n);
   });
 
   it('gives identical rows when a date is run twice', async () => {
@@ -66,10 +66,10 @@ describe.each(databaseKinds())('Function: runStage on $name', (kind) => {
   });
 
   it('fails a stage mid-way without leaving partial rows or touching the ledger', async () => {
-    // Prepare: a transform that writes its rows and then fails
+    // Prepare: a validate that writes its rows and then fails
     const failing = definePipeline(
       pipeline.stages.map((stage) =>
-        stage.name !== 'transform'
+        stage.name !== 'validate'
           ? stage
           : defineStage({
               ...stage,
@@ -84,40 +84,43 @@ describe.each(databaseKinds())('Function: runStage on $name', (kind) => {
     const before = await dumpTables(sql, [...ownedTables, ...ledgerTables]);
 
     // Act
-    const attempt = runStage(sql, failing, { stage: 'transform', date: '2026-03-01', fenceToken: 2 }, params);
+    const attempt = runStage(sql, failing, { stage: 'validate', date: '2026-03-01', fenceToken: 2 }, params);
 
     // Assess
     await expect(attempt).rejects.toThrow(StageFailedError);
-    await expect(attempt).rejects.toThrow('Stage transform failed for 2026-03-01: disk full');
+    await expect(attempt).rejects.toThrow('Stage validate failed for 2026-03-01: disk full');
     expect(await dumpTables(sql, [...ownedTables, ...ledgerTables])).toEqual(before);
   });
 
-  it('makes rolling depend on earlier dates, so their order matters', async () => {
+  it('makes trend depend on earlier dates, so their order matters', async () => {
     // Prepare
     await runDates(sql, dateRange('2026-03-01', '2026-03-07'));
     const window = async () =>
       (
         await sql.query(
-          'SELECT product, days_in_window, revenue_7d_eur FROM rolling_sales WHERE day = $1::date ORDER BY product',
+          'SELECT meter_id, days_in_window, kwh_7d FROM meter_trend WHERE day = $1::date ORDER BY meter_id',
           ['2026-03-07'],
         )
       ).rows;
     const before = await window();
 
-    // Act: an earlier date of the window changes, then rolling runs again for the last date
-    await runStage(sql, pipeline, { stage: 'ingest', date: '2026-03-03', fenceToken: 1 }, { rowsPerDay: 50 });
-    for (const stage of ['transform', 'aggregate'])
+    // Act: an earlier date of the window changes, then trend runs again for the last date
+    await runStage(
+      sql,
+      pipeline,
+      { stage: 'collect', date: '2026-03-03', fenceToken: 1 },
+      { rowsPerDay: '150' },
+    );
+    for (const stage of ['validate', 'summarize'])
       await runStage(sql, pipeline, { stage, date: '2026-03-03', fenceToken: 1 }, params);
-    await runStage(sql, pipeline, { stage: 'rolling', date: '2026-03-07', fenceToken: 1 }, params);
+    await runStage(sql, pipeline, { stage: 'trend', date: '2026-03-07', fenceToken: 1 }, params);
 
     // Assess
     const after = await window();
     expect(after).not.toEqual(before);
     expect(after.every((row) => row.days_in_window === 7)).toBe(true);
-    const rolling = (await readLedger(sql)).find(
-      (row) => row.stage === 'rolling' && row.date === '2026-03-07',
-    )!;
-    expect(Object.keys(rolling.inputRunIds).sort()).toEqual(dateRange('2026-03-01', '2026-03-07'));
+    const trend = (await readLedger(sql)).find((row) => row.stage === 'trend' && row.date === '2026-03-07')!;
+    expect(Object.keys(trend.inputRunIds).sort()).toEqual(dateRange('2026-03-01', '2026-03-07'));
   });
 
   it('refuses a stage whose input has not run for the date, writing nothing', async () => {
@@ -125,18 +128,18 @@ describe.each(databaseKinds())('Function: runStage on $name', (kind) => {
     const attempt = runStage(
       sql,
       pipeline,
-      { stage: 'aggregate', date: '2026-03-01', fenceToken: 1 },
+      { stage: 'summarize', date: '2026-03-01', fenceToken: 1 },
       params,
     );
     await expect(attempt).rejects.toThrow(MissingInputError);
-    await expect(attempt).rejects.toThrow('its input transform has not run for 2026-03-01');
+    await expect(attempt).rejects.toThrow('its input validate has not run for 2026-03-01');
     expect(await dumpTables(sql, [...ownedTables, ...ledgerTables])).toEqual(before);
   });
 
   it('refuses a fencing token older than one already used, writing nothing', async () => {
     await runDates(sql, ['2026-03-01'], pipeline, 5);
     const before = await dumpTables(sql, [...ownedTables, ...ledgerTables]);
-    const attempt = runStage(sql, pipeline, { stage: 'ingest', date: '2026-03-02', fenceToken: 4 }, params);
+    const attempt = runStage(sql, pipeline, { stage: 'collect', date: '2026-03-02', fenceToken: 4 }, params);
     await expect(attempt).rejects.toThrow(StaleFenceTokenError);
     await expect(attempt).rejects.toThrow(
       'Refused to commit with fencing token 4: token 5 has already been used',
@@ -146,20 +149,20 @@ describe.each(databaseKinds())('Function: runStage on $name', (kind) => {
 
   it.each([
     [
-      { stage: 'ingest', date: '2026-02-30', fenceToken: 1 },
+      { stage: 'collect', date: '2026-02-30', fenceToken: 1 },
       'Invalid date: got "2026-02-30"; expected a real calendar date written as YYYY-MM-DD',
     ],
-    [{ stage: 'ingest', date: '26-01-01', fenceToken: 1 }, 'Invalid date: got "26-01-01"'],
+    [{ stage: 'collect', date: '26-01-01', fenceToken: 1 }, 'Invalid date: got "26-01-01"'],
     [
       { stage: 'cleanse', date: '2026-01-01', fenceToken: 1 },
-      'Invalid stage: got "cleanse"; expected one of ingest, transform, aggregate, rolling, publish.',
+      'Invalid stage: got "cleanse"; expected one of collect, validate, summarize, trend, report.',
     ],
     [
-      { stage: 'ingest; DROP TABLE raw_orders', date: '2026-01-01', fenceToken: 1 },
-      'Invalid stage: got "ingest; DROP TABLE raw_orders"',
+      { stage: 'collect; DROP TABLE meter_readings', date: '2026-01-01', fenceToken: 1 },
+      'Invalid stage: got "collect; DROP TABLE meter_readings"',
     ],
     [
-      { stage: 'ingest', date: '2026-01-01', fenceToken: -1 },
+      { stage: 'collect', date: '2026-01-01', fenceToken: -1 },
       'Invalid fenceToken: got -1; expected a whole number from 0',
     ],
   ])('refuses bad input %j before writing anything', async (request, message) => {
