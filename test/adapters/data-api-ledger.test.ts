@@ -7,24 +7,25 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { DataApiSqlClient } from '../../lambdas/adapters/data-api-sql';
 import { SqlResultTooLargeError } from '../../lambdas/engine/sql';
 import { LEDGER_PAGE_ROWS, readAppliedTransitions, readLedger } from '../../lambdas/ledger/ledger-store';
-import { defaultMigrationsDirectory, loadMigrations, migrate } from '../../lambdas/ledger/migrator';
+import { loadMigrations, migrate } from '../../lambdas/ledger/migrator';
 import { DATA_API_RESPONSE_LIMIT_BYTES, DataApiEmulator } from '../support/data-api-emulator';
+import { METERS } from '../support/fixture-pipelines';
 
 const rds = mockClient(RDSDataClient);
 let database: DataApiEmulator;
 let sql: DataApiSqlClient;
 
-/** `days` days from 2016-12-01 × the five example stages, each recording `inputDays` input run ids. */
+/** `days` days from 2016-12-01 × the meters fixture's five stages, each recording `inputDays` input run ids. */
 async function fillLedger(days: number, inputDays: number): Promise<void> {
   await sql.query('TRUNCATE hindsight_stage_state');
   await sql.query(
     `INSERT INTO hindsight_stage_state
        (day, stage, version, lineage, input_run_ids, run_id, execution_id, fence_token, started_at, finished_at, rows_written)
-     SELECT d::date, s.stage, 1, '{"ingest": 1}'::jsonb,
+     SELECT d::date, s.stage, 1, '{"collect": 1}'::jsonb,
             (SELECT jsonb_object_agg((d::date - k)::text, gen_random_uuid()) FROM generate_series(0, $2::int - 1) k),
             gen_random_uuid(), 'arn:aws:states:eu-west-1:123456789012:execution:HindsightDaily:x', 1, now(), now(), 1
      FROM generate_series('2016-12-01'::date, '2016-12-01'::date + ($1::int - 1), interval '1 day') d,
-          unnest(ARRAY['ingest', 'transform', 'aggregate', 'rolling', 'publish']) AS s(stage)`,
+          unnest(ARRAY['collect', 'validate', 'summarize', 'trend', 'report']) AS s(stage)`,
     [days, inputDays],
   );
 }
@@ -38,7 +39,7 @@ beforeAll(async () => {
     database: 'hindsight',
     client: new RDSDataClient({ region: 'eu-west-1' }),
   });
-  await migrate(sql, loadMigrations(defaultMigrationsDirectory()));
+  await migrate(sql, loadMigrations(METERS.migrationsDirectory));
 });
 
 afterAll(async () => {
@@ -64,8 +65,9 @@ describe('Function: readLedger, through the Data API', () => {
 
     // Assess
     expect(ledger).toHaveLength(3653 * 5);
-    expect(ledger[0]).toMatchObject({ date: '2016-12-01', stage: 'aggregate' });
-    expect(ledger.at(-1)).toMatchObject({ date: '2026-12-01', stage: 'transform' });
+    // In (date, stage) order: collect is the first name of the alphabet, validate the last.
+    expect(ledger[0]).toMatchObject({ date: '2016-12-01', stage: 'collect' });
+    expect(ledger.at(-1)).toMatchObject({ date: '2026-12-01', stage: 'validate' });
     const keys = ledger.map((row) => `${row.date} ${row.stage}`);
     expect(new Set(keys).size).toBe(keys.length);
     expect(keys).toEqual([...keys].sort());
@@ -104,7 +106,7 @@ describe('Function: readAppliedTransitions, through the Data API', () => {
     // Prepare
     await sql.query(
       `INSERT INTO hindsight_transitions_applied (transition_id, day, stage, target_version)
-       SELECT t, d::date, 'transform', 2
+       SELECT t, d::date, 'validate', 2
        FROM generate_series('2020-01-01'::date, '2022-12-31'::date, interval '1 day') d,
             unnest(ARRAY['0001_clear_scores', '0002_drop_legacy']) AS t`,
     );

@@ -8,16 +8,16 @@ import {
   formatDependencyConflicts,
   indexLedger,
   type LedgerIndex,
-} from '../../lambdas/engine/planner';
+} from '../../lambdas/engine/plan';
 import { bump, chain, SimulatedLedger } from './simulate';
 
-/** The example pipeline's shape: A → B → C → D (reads C over 6 earlier days) → E. */
-const ORDERS = chain([
-  ['ingest', 1, 0],
-  ['transform', 1, 0],
-  ['aggregate', 1, 0],
-  ['rolling', 1, 6],
-  ['publish', 1, 0],
+/** The meters fixture's shape (test/fixtures/pipelines/meters): A → B → C → D (reads C over 6 earlier days) → E. */
+const METERS = chain([
+  ['collect', 1, 0],
+  ['validate', 1, 0],
+  ['summarize', 1, 0],
+  ['trend', 1, 6],
+  ['report', 1, 0],
 ]);
 
 const DAY = '2026-02-11';
@@ -49,8 +49,8 @@ const summary = (index: LedgerIndex, date: IsoDate) =>
 
 describe('Function: dependencyReadRange', () => {
   it('covers the summed lookbacks before the date and the windows of those dates, ending the day before', () => {
-    expect(dependencyReach(ORDERS)).toBe(6);
-    expect(dependencyReadRange(ORDERS, DAY)).toEqual({ from: addDays(DAY, -12), to: addDays(DAY, -1) });
+    expect(dependencyReach(METERS)).toBe(6);
+    expect(dependencyReadRange(METERS, DAY)).toEqual({ from: addDays(DAY, -12), to: addDays(DAY, -1) });
   });
 
   it('is null when no stage has a lookback: a daily run then reads no earlier date', () => {
@@ -67,16 +67,16 @@ describe('Function: dependencyReadRange', () => {
 
 describe('Function: dependencyConflicts', () => {
   it('finds nothing when every earlier date is fresh, and names the window it checked', () => {
-    const ledger = history(ORDERS, '2026-02-01', '2026-02-10');
-    const index = boundedIndex(ORDERS, ledger, DAY);
+    const ledger = history(METERS, '2026-02-01', '2026-02-10');
+    const index = boundedIndex(METERS, ledger, DAY);
     expect(dependencyConflicts(index, DAY)).toEqual([]);
     expect(dependencyWindow(index, DAY)).toEqual({ from: '2026-02-05', to: '2026-02-10' });
   });
 
-  it("refuses on the earlier dates of rolling's window once transform changed, saying why", () => {
+  it("refuses on the earlier dates of trend's window once validate changed, saying why", () => {
     // Prepare
-    const ledger = history(ORDERS, '2026-02-01', '2026-02-10');
-    const v2 = bump(ORDERS, 'transform');
+    const ledger = history(METERS, '2026-02-01', '2026-02-10');
+    const v2 = bump(METERS, 'validate');
 
     // Act
     const conflicts = dependencyConflicts(boundedIndex(v2, ledger, DAY), DAY);
@@ -85,57 +85,57 @@ describe('Function: dependencyConflicts', () => {
     expect(conflicts.map((c) => c.date)).toEqual(dateRange('2026-02-05', '2026-02-10'));
     expect(conflicts[0]).toEqual({
       date: '2026-02-05',
-      startStage: 'transform',
+      startStage: 'validate',
       reasons: [
-        { kind: 'code-stale', stage: 'transform', changes: [{ stage: 'transform', recorded: 1, code: 2 }] },
+        { kind: 'code-stale', stage: 'validate', changes: [{ stage: 'validate', recorded: 1, code: 2 }] },
       ],
-      readBy: ['rolling'],
+      readBy: ['trend'],
     });
     expect(formatDependencyConflicts(conflicts)).toEqual([
-      '2026-02-05 .. 2026-02-10 (6 dates): rerun from transform, read by rolling; why: code changed: transform v1 → v2',
+      '2026-02-05 .. 2026-02-10 (6 dates): rerun from validate, read by trend; why: code changed: validate v1 → v2',
     ]);
   });
 
-  it('lets a change to a stage no later stage reads over a window pass (publish)', () => {
-    const ledger = history(ORDERS, '2026-02-01', '2026-02-10');
-    expect(dependencyConflicts(boundedIndex(bump(ORDERS, 'publish'), ledger, DAY), DAY)).toEqual([]);
-    expect(dependencyConflicts(boundedIndex(bump(ORDERS, 'rolling'), ledger, DAY), DAY)).toEqual([]);
+  it('lets a change to a stage no later stage reads over a window pass (report)', () => {
+    const ledger = history(METERS, '2026-02-01', '2026-02-10');
+    expect(dependencyConflicts(boundedIndex(bump(METERS, 'report'), ledger, DAY), DAY)).toEqual([]);
+    expect(dependencyConflicts(boundedIndex(bump(METERS, 'trend'), ledger, DAY), DAY)).toEqual([]);
   });
 
-  it("refuses on a missing earlier date inside rolling's window, and only on it", () => {
-    const ledger = history(ORDERS, '2026-02-01', '2026-02-10', ['2026-02-07']);
-    const conflicts = dependencyConflicts(boundedIndex(ORDERS, ledger, DAY), DAY);
-    // The dates after it rerun rolling only, which this run does not read.
+  it("refuses on a missing earlier date inside trend's window, and only on it", () => {
+    const ledger = history(METERS, '2026-02-01', '2026-02-10', ['2026-02-07']);
+    const conflicts = dependencyConflicts(boundedIndex(METERS, ledger, DAY), DAY);
+    // The dates after it rerun trend only, which this run does not read.
     expect(conflicts.map((c) => [c.date, c.startStage, c.readBy])).toEqual([
-      ['2026-02-07', 'ingest', ['rolling']],
+      ['2026-02-07', 'collect', ['trend']],
     ]);
     expect(formatDependencyConflicts(conflicts)).toEqual([
-      '2026-02-07 (1 date): rerun from ingest, read by rolling; why: ingest has not run',
+      '2026-02-07 (1 date): rerun from collect, read by trend; why: collect has not run',
     ]);
   });
 
   it('refuses on a missing day before the ledger ends up to the day before', () => {
-    const ledger = history(ORDERS, '2026-02-01', '2026-02-09');
-    expect(summary(boundedIndex(ORDERS, ledger, DAY), DAY)).toEqual(['2026-02-10 ingest rolling']);
+    const ledger = history(METERS, '2026-02-01', '2026-02-09');
+    expect(summary(boundedIndex(METERS, ledger, DAY), DAY)).toEqual(['2026-02-10 collect trend']);
   });
 
   it('lets a missing date outside every window pass', () => {
-    const ledger = history(ORDERS, '2026-02-01', '2026-02-10', ['2026-02-03']);
-    expect(dependencyConflicts(boundedIndex(ORDERS, ledger, DAY), DAY)).toEqual([]);
+    const ledger = history(METERS, '2026-02-01', '2026-02-10', ['2026-02-03']);
+    expect(dependencyConflicts(boundedIndex(METERS, ledger, DAY), DAY)).toEqual([]);
   });
 
   it('runs the first date ever, and a date before the history start, with nothing to check', () => {
-    const empty = indexLedger(ORDERS, []);
+    const empty = indexLedger(METERS, []);
     expect(dependencyConflicts(empty, DAY)).toEqual([]);
     expect(dependencyWindow(empty, DAY)).toBeNull();
-    const later = history(ORDERS, '2026-02-20', '2026-02-25');
-    expect(dependencyConflicts(boundedIndex(ORDERS, later, DAY), DAY)).toEqual([]);
-    expect(dependencyWindow(boundedIndex(ORDERS, later, DAY), DAY)).toBeNull();
+    const later = history(METERS, '2026-02-20', '2026-02-25');
+    expect(dependencyConflicts(boundedIndex(METERS, later, DAY), DAY)).toEqual([]);
+    expect(dependencyWindow(boundedIndex(METERS, later, DAY), DAY)).toBeNull();
   });
 
   it('clips the window to the history start, as the planner does', () => {
-    const ledger = history(ORDERS, '2026-02-09', '2026-02-10');
-    const index = boundedIndex(ORDERS, ledger, DAY);
+    const ledger = history(METERS, '2026-02-09', '2026-02-10');
+    const index = boundedIndex(METERS, ledger, DAY);
     expect(dependencyWindow(index, DAY)).toEqual({ from: '2026-02-09', to: '2026-02-10' });
     expect(dependencyConflicts(index, DAY)).toEqual([]);
   });

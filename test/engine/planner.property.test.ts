@@ -10,7 +10,7 @@ import {
   planBackfill,
   planToJson,
   staleness,
-} from '../../lambdas/engine/planner';
+} from '../../lambdas/engine/plan';
 import { bump, chain, isFresh, SimulatedLedger } from './simulate';
 
 const BASE = '2026-01-01';

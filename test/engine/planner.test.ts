@@ -12,20 +12,20 @@ import {
   planBackfill,
   planToJson,
   staleness,
-} from '../../lambdas/engine/planner';
+} from '../../lambdas/engine/plan';
 import { bump, chain, SimulatedLedger } from './simulate';
 
 const TODAY = '2026-03-01';
 const MAX_DAYS = 366;
-const STAGES = 'ingest, transform, aggregate, rolling, publish';
+const STAGES = 'collect, validate, summarize, trend, report';
 
-/** The example pipeline's shape: A → B → C → D (7-day window) → E. */
-const ORDERS = chain([
-  ['ingest', 1, 0],
-  ['transform', 1, 0],
-  ['aggregate', 1, 0],
-  ['rolling', 1, 6],
-  ['publish', 1, 0],
+/** The meters fixture's shape (test/fixtures/pipelines/meters): A → B → C → D (7-day window) → E. */
+const METERS = chain([
+  ['collect', 1, 0],
+  ['validate', 1, 0],
+  ['summarize', 1, 0],
+  ['trend', 1, 6],
+  ['report', 1, 0],
 ]);
 
 /** Daily runs of the whole chain for every date of the range, in order, except `skip`. */
@@ -36,7 +36,7 @@ function history(
   skip: readonly IsoDate[] = [],
 ): SimulatedLedger {
   const ledger = new SimulatedLedger();
-  for (const date of dateRange(from, to)) if (!skip.includes(date)) ledger.runFrom(pipeline, date, 'ingest');
+  for (const date of dateRange(from, to)) if (!skip.includes(date)) ledger.runFrom(pipeline, date, 'collect');
   return ledger;
 }
 
@@ -61,10 +61,10 @@ describe('Function: planBackfill', () => {
   describe('Mode: auto', () => {
     it('plans nothing when the ledger matches the code', () => {
       // Prepare
-      const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
+      const ledger = history(METERS, '2026-01-01', '2026-01-14');
 
       // Act
-      const result = plan(ORDERS, ledger);
+      const result = plan(METERS, ledger);
 
       // Assess
       expect(result).toEqual({
@@ -75,15 +75,15 @@ describe('Function: planBackfill', () => {
         skipped: 14,
         totals: { dates: 0, stageRuns: 0, fullRerunStageRuns: 70 },
       });
-      expect(formatPlan(result, ORDERS)).toBe(
+      expect(formatPlan(result, METERS)).toBe(
         'Nothing to do: every date in 2026-01-01 .. 2026-01-14 is fresh.',
       );
     });
 
     it('reruns every date from the changed stage, and reuses upstream data on the next change', () => {
       // Prepare: A1 → B1 → C1 → D1 → E1 recorded, then B goes to 2.
-      const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
-      const v2 = bump(ORDERS, 'transform');
+      const ledger = history(METERS, '2026-01-01', '2026-01-14');
+      const v2 = bump(METERS, 'validate');
 
       // Act
       const first = plan(v2, ledger);
@@ -92,73 +92,73 @@ describe('Function: planBackfill', () => {
       expect(first.dates).toHaveLength(14);
       expect(first.dates[0]).toEqual({
         date: '2026-01-01',
-        startStage: 'transform',
-        stages: ['transform', 'aggregate', 'rolling', 'publish'],
+        startStage: 'validate',
+        stages: ['validate', 'summarize', 'trend', 'report'],
         reasons: [
-          { kind: 'code-stale', stage: 'transform', changes: [{ stage: 'transform', recorded: 1, code: 2 }] },
+          { kind: 'code-stale', stage: 'validate', changes: [{ stage: 'validate', recorded: 1, code: 2 }] },
         ],
         transitions: [],
       });
-      expect(new Set(first.dates.map((d) => d.startStage))).toEqual(new Set(['transform']));
+      expect(new Set(first.dates.map((d) => d.startStage))).toEqual(new Set(['validate']));
       expect(first.totals).toEqual({ dates: 14, stageRuns: 56, fullRerunStageRuns: 70 });
       expect(formatPlan(first, v2)).toBe(
         [
           'Backfill plan (auto) for 2026-01-01 .. 2026-01-14: 14 dates to rerun, 0 fresh and skipped.',
-          '  2026-01-01 .. 2026-01-14  (14 dates)  from transform: transform → aggregate → rolling → publish',
-          '      why: code changed: transform v1 → v2',
+          '  2026-01-01 .. 2026-01-14  (14 dates)  from validate: validate → summarize → trend → report',
+          '      why: code changed: validate v1 → v2',
           'Totals: 14 dates, 56 stage-runs; a full rerun is 70 stage-runs (14 dates × 5 stages): saves 20% of a full rerun.',
         ].join('\n'),
       );
 
       // Act: carry the plan out, then C goes to 3.
       ledger.apply(v2, first);
-      const v3 = bump(v2, 'aggregate', 3);
-      const upstream = () => ledger.entries().filter((e) => e.stage === 'ingest' || e.stage === 'transform');
+      const v3 = bump(v2, 'summarize', 3);
+      const upstream = () => ledger.entries().filter((e) => e.stage === 'collect' || e.stage === 'validate');
       const before = upstream();
       const second = plan(v3, ledger);
       ledger.apply(v3, second);
 
       // Assess: C only; A1 and B2 rows are reused as they are.
-      expect(starts(second)).toEqual(dateRange('2026-01-01', '2026-01-14').map((d) => `${d} aggregate`));
+      expect(starts(second)).toEqual(dateRange('2026-01-01', '2026-01-14').map((d) => `${d} summarize`));
       expect(second.dates[0].reasons).toEqual([
-        { kind: 'code-stale', stage: 'aggregate', changes: [{ stage: 'aggregate', recorded: 1, code: 3 }] },
+        { kind: 'code-stale', stage: 'summarize', changes: [{ stage: 'summarize', recorded: 1, code: 3 }] },
       ]);
       expect(upstream()).toEqual(before);
-      expect(ledger.get('2026-01-14', 'aggregate')?.lineage).toEqual({ ingest: 1, transform: 2 });
+      expect(ledger.get('2026-01-14', 'summarize')?.lineage).toEqual({ collect: 1, validate: 2 });
       expect(plan(v3, ledger).dates).toEqual([]);
     });
 
     it('reruns a missing day from the first stage, and the later dates whose window reads it', () => {
       // Prepare
-      const ledger = history(ORDERS, '2026-01-01', '2026-01-14', ['2026-01-07']);
+      const ledger = history(METERS, '2026-01-01', '2026-01-14', ['2026-01-07']);
 
       // Act
-      const result = plan(ORDERS, ledger);
+      const result = plan(METERS, ledger);
 
       // Assess
       expect(starts(result)).toEqual([
-        '2026-01-07 ingest',
-        ...dateRange('2026-01-08', '2026-01-13').map((d) => `${d} rolling`),
+        '2026-01-07 collect',
+        ...dateRange('2026-01-08', '2026-01-13').map((d) => `${d} trend`),
       ]);
-      expect(result.dates[0].reasons).toEqual([{ kind: 'missing', stage: 'ingest' }]);
+      expect(result.dates[0].reasons).toEqual([{ kind: 'missing', stage: 'collect' }]);
       expect(result.dates[1].reasons).toEqual([
         {
           kind: 'input-stale',
-          stage: 'rolling',
-          input: 'aggregate',
+          stage: 'trend',
+          input: 'summarize',
           inputDate: '2026-01-07',
           change: 'planned',
           recordedRunId: null,
           currentRunId: null,
         },
       ]);
-      expect(formatPlan(result, ORDERS)).toBe(
+      expect(formatPlan(result, METERS)).toBe(
         [
           'Backfill plan (auto) for 2026-01-01 .. 2026-01-14: 7 dates to rerun, 7 fresh and skipped.',
-          '  2026-01-07                (1 date)  from ingest: ingest → transform → aggregate → rolling → publish',
-          '      why: ingest has not run',
-          '  2026-01-08 .. 2026-01-13  (6 dates)  from rolling: rolling → publish',
-          '      why: input of rolling changed: aggregate reruns first',
+          '  2026-01-07                (1 date)  from collect: collect → validate → summarize → trend → report',
+          '      why: collect has not run',
+          '  2026-01-08 .. 2026-01-13  (6 dates)  from trend: trend → report',
+          '      why: input of trend changed: summarize reruns first',
           'Totals: 7 dates, 17 stage-runs; a full rerun is 70 stage-runs (14 dates × 5 stages): saves 75% of a full rerun.',
         ].join('\n'),
       );
@@ -166,31 +166,31 @@ describe('Function: planBackfill', () => {
 
     it('plans the due dates after the ledger as missing: a daily run that wrote nothing is not forgotten', () => {
       // Prepare: the daily runs for 01-15 and 01-16 were started, and wrote nothing
-      const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
+      const ledger = history(METERS, '2026-01-01', '2026-01-14');
 
       // Act
-      const result = plan(ORDERS, ledger, { due: { from: '2026-01-01', to: '2026-01-16' } });
+      const result = plan(METERS, ledger, { due: { from: '2026-01-01', to: '2026-01-16' } });
 
       // Assess
       expect(result).toMatchObject({ from: '2026-01-01', to: '2026-01-16' });
-      expect(starts(result)).toEqual(['2026-01-15 ingest', '2026-01-16 ingest']);
-      expect(result.dates[0].reasons).toEqual([{ kind: 'missing', stage: 'ingest' }]);
+      expect(starts(result)).toEqual(['2026-01-15 collect', '2026-01-16 collect']);
+      expect(result.dates[0].reasons).toEqual([{ kind: 'missing', stage: 'collect' }]);
     });
 
     it('plans due dates on an empty ledger, and never past yesterday', () => {
       // Act
-      const result = plan(ORDERS, new SimulatedLedger(), { due: { from: '2026-02-27', to: '2026-03-05' } });
+      const result = plan(METERS, new SimulatedLedger(), { due: { from: '2026-02-27', to: '2026-03-05' } });
 
       // Assess: today is 2026-03-01
-      expect(starts(result)).toEqual(['2026-02-27 ingest', '2026-02-28 ingest']);
+      expect(starts(result)).toEqual(['2026-02-27 collect', '2026-02-28 collect']);
     });
 
     it('keeps a given range over the due dates', () => {
       // Prepare
-      const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
+      const ledger = history(METERS, '2026-01-01', '2026-01-14');
 
       // Act
-      const result = plan(ORDERS, ledger, {
+      const result = plan(METERS, ledger, {
         to: '2026-01-14',
         due: { from: '2026-01-01', to: '2026-01-20' },
       });
@@ -200,45 +200,45 @@ describe('Function: planBackfill', () => {
     });
 
     it('summarises a plan of many runs in its first ones, saying how many more there are', () => {
-      // Prepare: a missed day every ten days, each followed by the rolling window it feeds
-      const ledger = history(ORDERS, '2026-01-01', '2026-03-31', ['2026-01-11', '2026-01-21', '2026-01-31']);
+      // Prepare: a missed day every ten days, each followed by the trend window it feeds
+      const ledger = history(METERS, '2026-01-01', '2026-03-31', ['2026-01-11', '2026-01-21', '2026-01-31']);
 
       // Act
-      const result = plan(ORDERS, ledger);
-      const summary = formatPlan(result, ORDERS, { maxRuns: 2 });
+      const result = plan(METERS, ledger);
+      const summary = formatPlan(result, METERS, { maxRuns: 2 });
 
       // Assess: six runs, two shown
       expect(summary.split('\n')).toEqual([
         'Backfill plan (auto) for 2026-01-01 .. 2026-03-31: 21 dates to rerun, 69 fresh and skipped.',
-        '  2026-01-11                (1 date)  from ingest: ingest → transform → aggregate → rolling → publish',
-        '      why: ingest has not run',
-        '  2026-01-12 .. 2026-01-17  (6 dates)  from rolling: rolling → publish',
-        '      why: input of rolling changed: aggregate reruns first',
+        '  2026-01-11                (1 date)  from collect: collect → validate → summarize → trend → report',
+        '      why: collect has not run',
+        '  2026-01-12 .. 2026-01-17  (6 dates)  from trend: trend → report',
+        '      why: input of trend changed: summarize reruns first',
         '  … and 4 more runs of dates (14 dates, 2026-01-21 on); `hindsight plan` shows them all',
         'Totals: 21 dates, 51 stage-runs; a full rerun is 450 stage-runs (90 dates × 5 stages): saves 88% of a full rerun.',
       ]);
-      expect(formatPlan(result, ORDERS, { maxRuns: 6 })).toBe(formatPlan(result, ORDERS));
+      expect(formatPlan(result, METERS, { maxRuns: 6 })).toBe(formatPlan(result, METERS));
     });
 
     it('after a manual rerun of one early stage, reruns the rest of that date and the lookback consumers after it', () => {
-      // Prepare: someone reran transform alone for 2026-01-05.
-      const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
-      const old = ledger.get('2026-01-05', 'transform')!.runId;
-      const rerun = ledger.runStage(ORDERS, '2026-01-05', 'transform').runId;
+      // Prepare: someone reran validate alone for 2026-01-05.
+      const ledger = history(METERS, '2026-01-01', '2026-01-14');
+      const old = ledger.get('2026-01-05', 'validate')!.runId;
+      const rerun = ledger.runStage(METERS, '2026-01-05', 'validate').runId;
 
       // Act
-      const result = plan(ORDERS, ledger);
+      const result = plan(METERS, ledger);
 
       // Assess
       expect(starts(result)).toEqual([
-        '2026-01-05 aggregate',
-        ...dateRange('2026-01-06', '2026-01-11').map((d) => `${d} rolling`),
+        '2026-01-05 summarize',
+        ...dateRange('2026-01-06', '2026-01-11').map((d) => `${d} trend`),
       ]);
       expect(result.dates[0].reasons).toEqual([
         {
           kind: 'input-stale',
-          stage: 'aggregate',
-          input: 'transform',
+          stage: 'summarize',
+          input: 'validate',
           inputDate: '2026-01-05',
           change: 'rerun',
           recordedRunId: old,
@@ -249,54 +249,54 @@ describe('Function: planBackfill', () => {
 
     it('reruns every date from a changed window stage only', () => {
       // Prepare
-      const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
+      const ledger = history(METERS, '2026-01-01', '2026-01-14');
 
       // Act
-      const result = plan(bump(ORDERS, 'rolling'), ledger);
+      const result = plan(bump(METERS, 'trend'), ledger);
 
       // Assess
-      expect(new Set(result.dates.map((d) => d.startStage))).toEqual(new Set(['rolling']));
+      expect(new Set(result.dates.map((d) => d.startStage))).toEqual(new Set(['trend']));
       expect(result.totals).toEqual({ dates: 14, stageRuns: 28, fullRerunStageRuns: 70 });
-      expect(formatPlan(result, ORDERS)).toContain('saves 60% of a full rerun');
+      expect(formatPlan(result, METERS)).toContain('saves 60% of a full rerun');
     });
 
     it('does not plan dates before from: a window reaching there uses ledger facts only', () => {
       // Prepare: 2026-01-07 is missing, but outside the range asked for.
-      const gap = history(ORDERS, '2026-01-01', '2026-01-14', ['2026-01-07']);
-      // aggregate was rerun for 2026-01-05, also outside the range: its consumers' run ids differ.
-      const rerun = history(ORDERS, '2026-01-01', '2026-01-14');
-      rerun.runStage(ORDERS, '2026-01-05', 'aggregate');
+      const gap = history(METERS, '2026-01-01', '2026-01-14', ['2026-01-07']);
+      // summarize was rerun for 2026-01-05, also outside the range: its consumers' run ids differ.
+      const rerun = history(METERS, '2026-01-01', '2026-01-14');
+      rerun.runStage(METERS, '2026-01-05', 'summarize');
 
       // Act
-      const gapPlan = plan(ORDERS, gap, { from: '2026-01-08' });
-      const rerunPlan = plan(ORDERS, rerun, { from: '2026-01-08' });
+      const gapPlan = plan(METERS, gap, { from: '2026-01-08' });
+      const rerunPlan = plan(METERS, rerun, { from: '2026-01-08' });
 
       // Assess
       expect(gapPlan.dates).toEqual([]);
       expect(gapPlan.totals.fullRerunStageRuns).toBe(35);
-      expect(starts(rerunPlan)).toEqual(dateRange('2026-01-08', '2026-01-11').map((d) => `${d} rolling`));
+      expect(starts(rerunPlan)).toEqual(dateRange('2026-01-08', '2026-01-11').map((d) => `${d} trend`));
       expect(rerunPlan.dates[0].reasons).toMatchObject([{ inputDate: '2026-01-05', change: 'rerun' }]);
     });
 
     it('does not check inputs before the ledger starts, so purged history leaves the first dates fresh', () => {
-      // Prepare: rows before 2026-01-05 were purged; rolling on later dates had read them.
-      const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
+      // Prepare: rows before 2026-01-05 were purged; trend on later dates had read them.
+      const ledger = history(METERS, '2026-01-01', '2026-01-14');
       const purged = ledger.entries().filter((entry) => entry.date >= '2026-01-05');
       // One input read inside the kept history is gone too.
       const withHole = purged.filter(
-        (entry) => !(entry.date === '2026-01-06' && entry.stage === 'aggregate'),
+        (entry) => !(entry.date === '2026-01-06' && entry.stage === 'summarize'),
       );
 
       // Act
       const clean = planBackfill({
-        pipeline: ORDERS,
+        pipeline: METERS,
         ledger: purged,
         mode: 'auto',
         today: TODAY,
         maxDays: MAX_DAYS,
       });
       const holed = planBackfill({
-        pipeline: ORDERS,
+        pipeline: METERS,
         ledger: withHole,
         mode: 'auto',
         from: '2026-01-07',
@@ -306,7 +306,7 @@ describe('Function: planBackfill', () => {
 
       // Assess
       expect(clean).toMatchObject({ from: '2026-01-05', dates: [] });
-      expect(starts(holed)).toEqual(dateRange('2026-01-07', '2026-01-12').map((d) => `${d} rolling`));
+      expect(starts(holed)).toEqual(dateRange('2026-01-07', '2026-01-12').map((d) => `${d} trend`));
       expect(holed.dates[0].reasons).toMatchObject([
         { inputDate: '2026-01-06', change: 'removed', currentRunId: null },
       ]);
@@ -314,46 +314,46 @@ describe('Function: planBackfill', () => {
 
     it('plans dates after the ledger when to reaches them', () => {
       // Prepare: the last daily runs never happened.
-      const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
+      const ledger = history(METERS, '2026-01-01', '2026-01-14');
 
       // Act
-      const result = plan(ORDERS, ledger, { from: '2026-01-10', to: '2026-01-16' });
+      const result = plan(METERS, ledger, { from: '2026-01-10', to: '2026-01-16' });
 
       // Assess
-      expect(starts(result)).toEqual(['2026-01-15 ingest', '2026-01-16 ingest']);
+      expect(starts(result)).toEqual(['2026-01-15 collect', '2026-01-16 collect']);
       expect(result.skipped).toBe(5);
     });
 
     it('plans nothing on an empty ledger without a range', () => {
       // Act
-      const result = plan(ORDERS, new SimulatedLedger());
+      const result = plan(METERS, new SimulatedLedger());
 
       // Assess
       expect(result).toMatchObject({ from: null, to: null, dates: [] });
-      expect(formatPlan(result, ORDERS)).toBe('Nothing to do: the ledger is empty and no range was given.');
+      expect(formatPlan(result, METERS)).toBe('Nothing to do: the ledger is empty and no range was given.');
     });
 
     it('plans a ledger longer than maxDays when the dates it reruns fit in maxDays', () => {
       // Prepare: 14 days of history, the last 3 missing their last stage
-      const ledger = history(ORDERS, '2026-01-01', '2026-01-11');
+      const ledger = history(METERS, '2026-01-01', '2026-01-11');
       for (const date of ['2026-01-12', '2026-01-13', '2026-01-14']) {
-        ledger.runStages(ORDERS, date, ORDERS.names.slice(0, -1));
+        ledger.runStages(METERS, date, METERS.names.slice(0, -1));
       }
 
       // Act
-      const result = plan(ORDERS, ledger, { maxDays: 10 });
+      const result = plan(METERS, ledger, { maxDays: 10 });
 
       // Assess
       expect(result).toMatchObject({ from: '2026-01-01', to: '2026-01-14', skipped: 11 });
-      expect(starts(result)).toEqual(['2026-01-12 publish', '2026-01-13 publish', '2026-01-14 publish']);
+      expect(starts(result)).toEqual(['2026-01-12 report', '2026-01-13 report', '2026-01-14 report']);
     });
 
     it('refuses when no range is given and the dates to rerun span more than maxDays', () => {
       // Prepare
-      const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
+      const ledger = history(METERS, '2026-01-01', '2026-01-14');
 
       // Act & Assess
-      expect(() => plan(bump(ORDERS, 'aggregate'), ledger, { maxDays: 10 })).toThrow(
+      expect(() => plan(bump(METERS, 'summarize'), ledger, { maxDays: 10 })).toThrow(
         new InvalidInputError([
           {
             field: 'from',
@@ -371,48 +371,48 @@ describe('Function: planBackfill', () => {
   describe('Mode: explicit', () => {
     it('plans every date of the range from the start stage', () => {
       // Prepare
-      const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
+      const ledger = history(METERS, '2026-01-01', '2026-01-14');
 
       // Act
-      const result = plan(ORDERS, ledger, {
+      const result = plan(METERS, ledger, {
         mode: 'explicit',
         from: '2026-01-03',
         to: '2026-01-05',
-        startStage: 'aggregate',
+        startStage: 'summarize',
       });
 
       // Assess
       expect(starts(result)).toEqual([
-        '2026-01-03 aggregate',
-        '2026-01-04 aggregate',
-        '2026-01-05 aggregate',
+        '2026-01-03 summarize',
+        '2026-01-04 summarize',
+        '2026-01-05 summarize',
       ]);
       expect(result.dates[0]).toEqual({
         date: '2026-01-03',
-        startStage: 'aggregate',
-        stages: ['aggregate', 'rolling', 'publish'],
-        reasons: [{ kind: 'requested', stage: 'aggregate' }],
+        startStage: 'summarize',
+        stages: ['summarize', 'trend', 'report'],
+        reasons: [{ kind: 'requested', stage: 'summarize' }],
         transitions: [],
       });
       expect(result.totals).toEqual({ dates: 3, stageRuns: 9, fullRerunStageRuns: 15 });
     });
 
     it('refuses a start stage whose input has not run on a date of the range', () => {
-      // Prepare: the daily run of 2026-01-04 stopped after ingest.
-      const ledger = history(ORDERS, '2026-01-01', '2026-01-14', ['2026-01-04']);
-      ledger.runStage(ORDERS, '2026-01-04', 'ingest');
+      // Prepare: the daily run of 2026-01-04 stopped after collect.
+      const ledger = history(METERS, '2026-01-01', '2026-01-14', ['2026-01-04']);
+      ledger.runStage(METERS, '2026-01-04', 'collect');
 
       // Act & Assess
       expect(() =>
-        plan(ORDERS, ledger, {
+        plan(METERS, ledger, {
           mode: 'explicit',
           from: '2026-01-01',
           to: '2026-01-14',
-          startStage: 'aggregate',
+          startStage: 'summarize',
         }),
       ).toThrow(
-        'Invalid startStage: got "aggregate"; expected a stage whose input has run on every date of the range, ' +
-          'but transform has not run for 2026-01-04: start from transform or earlier, or use mode "auto", ' +
+        'Invalid startStage: got "summarize"; expected a stage whose input has run on every date of the range, ' +
+          'but validate has not run for 2026-01-04: start from validate or earlier, or use mode "auto", ' +
           'which plans this for you.',
       );
     });
@@ -420,13 +420,13 @@ describe('Function: planBackfill', () => {
 
   it('gives the same plan twice over the same ledger, and JSON with a stable key order', () => {
     // Prepare
-    const ledger = history(ORDERS, '2026-01-01', '2026-01-14', ['2026-01-07']);
+    const ledger = history(METERS, '2026-01-01', '2026-01-14', ['2026-01-07']);
 
     // Act
-    const json = planToJson(plan(ORDERS, ledger));
+    const json = planToJson(plan(METERS, ledger));
 
     // Assess
-    expect(json).toEqual(plan(ORDERS, ledger));
+    expect(json).toEqual(plan(METERS, ledger));
     expect(Object.keys(json)).toEqual(['mode', 'from', 'to', 'dates', 'skipped', 'totals']);
     expect(Object.keys(json.dates[1])).toEqual(['date', 'startStage', 'stages', 'reasons', 'transitions']);
     expect(Object.keys(json.dates[1].reasons[0])).toEqual([
@@ -442,10 +442,10 @@ describe('Function: planBackfill', () => {
 
   it('plans ten years of five stages', () => {
     // Prepare
-    const ledger = history(ORDERS, '2016-01-01', '2025-12-31');
+    const ledger = history(METERS, '2016-01-01', '2025-12-31');
 
     // Act
-    const result = plan(bump(ORDERS, 'aggregate'), ledger, { maxDays: 4000 });
+    const result = plan(bump(METERS, 'summarize'), ledger, { maxDays: 4000 });
 
     // Assess
     expect(result.totals).toEqual({ dates: 3653, stageRuns: 3653 * 3, fullRerunStageRuns: 3653 * 5 });
@@ -455,33 +455,33 @@ describe('Function: planBackfill', () => {
 describe('Function: staleness', () => {
   it('says why one (date, stage) is stale, with and without what is planned before it', () => {
     // Prepare
-    const index = indexLedger(ORDERS, history(ORDERS, '2026-01-01', '2026-01-14', ['2026-01-07']).entries());
+    const index = indexLedger(METERS, history(METERS, '2026-01-01', '2026-01-14', ['2026-01-07']).entries());
 
     // Act & Assess
-    expect(staleness(index, '2026-01-07', 'transform')).toEqual([{ kind: 'missing', stage: 'transform' }]);
-    expect(staleness(index, '2026-01-08', 'rolling')).toEqual([]);
+    expect(staleness(index, '2026-01-07', 'validate')).toEqual([{ kind: 'missing', stage: 'validate' }]);
+    expect(staleness(index, '2026-01-08', 'trend')).toEqual([]);
     expect(
-      staleness(index, '2026-01-08', 'rolling', { planned: new Map([['2026-01-07', 'ingest']]) }),
+      staleness(index, '2026-01-08', 'trend', { planned: new Map([['2026-01-07', 'collect']]) }),
     ).toMatchObject([{ kind: 'input-stale', inputDate: '2026-01-07', change: 'planned' }]);
     expect(assessDate(index, '2026-01-07')).toEqual({
       date: '2026-01-07',
-      startStage: 'ingest',
-      reasons: [{ kind: 'missing', stage: 'ingest' }],
+      startStage: 'collect',
+      reasons: [{ kind: 'missing', stage: 'collect' }],
     });
     expect(assessDate(index, '2026-01-08').startStage).toBeNull();
   });
 
   it('names the upstream versions a lineage differs in', () => {
     // Prepare
-    const index = indexLedger(ORDERS, history(ORDERS, '2026-01-01', '2026-01-02').entries());
+    const index = indexLedger(METERS, history(METERS, '2026-01-01', '2026-01-02').entries());
     const changed = indexLedger(
-      bump(ORDERS, 'ingest'),
+      bump(METERS, 'collect'),
       index.byStage.flatMap((byDate) => [...byDate.values()]),
     );
 
     // Act & Assess
-    expect(staleness(changed, '2026-01-02', 'rolling')).toEqual([
-      { kind: 'code-stale', stage: 'rolling', changes: [{ stage: 'ingest', recorded: 1, code: 2 }] },
+    expect(staleness(changed, '2026-01-02', 'trend')).toEqual([
+      { kind: 'code-stale', stage: 'trend', changes: [{ stage: 'collect', recorded: 1, code: 2 }] },
     ]);
   });
 });
@@ -489,7 +489,7 @@ describe('Function: staleness', () => {
 describe('Function: assessRange', () => {
   it('colours the grid as the plan sees it', () => {
     // Prepare
-    const index = indexLedger(ORDERS, history(ORDERS, '2026-01-01', '2026-01-14', ['2026-01-07']).entries());
+    const index = indexLedger(METERS, history(METERS, '2026-01-01', '2026-01-14', ['2026-01-07']).entries());
 
     // Act
     const grid = assessRange(index, '2026-01-06', '2026-01-08');
@@ -497,14 +497,14 @@ describe('Function: assessRange', () => {
     // Assess
     expect(grid.map((row) => [row.date, row.startStage, ...row.cells.map((cell) => cell.state)])).toEqual([
       ['2026-01-06', null, 'fresh', 'fresh', 'fresh', 'fresh', 'fresh'],
-      ['2026-01-07', 'ingest', 'missing', 'missing', 'missing', 'missing', 'missing'],
-      ['2026-01-08', 'rolling', 'fresh', 'fresh', 'fresh', 'stale', 'stale'],
+      ['2026-01-07', 'collect', 'missing', 'missing', 'missing', 'missing', 'missing'],
+      ['2026-01-08', 'trend', 'fresh', 'fresh', 'fresh', 'stale', 'stale'],
     ]);
   });
 });
 
 describe('Function: parseBackfillInput', () => {
-  const parse = (raw: unknown, maxDays = 31) => parseBackfillInput(raw, ORDERS, TODAY, maxDays);
+  const parse = (raw: unknown, maxDays = 31) => parseBackfillInput(raw, METERS, TODAY, maxDays);
   const refusal = (raw: unknown, maxDays = 31): string => {
     try {
       parse(raw, maxDays);
@@ -523,11 +523,11 @@ describe('Function: parseBackfillInput', () => {
       to: '2026-01-31',
       dryRun: true,
     });
-    expect(parse({ from: '2026-01-01', to: '2026-01-31', startStage: 'transform' })).toEqual({
+    expect(parse({ from: '2026-01-01', to: '2026-01-31', startStage: 'validate' })).toEqual({
       mode: 'explicit',
       from: '2026-01-01',
       to: '2026-01-31',
-      startStage: 'transform',
+      startStage: 'validate',
       dryRun: false,
     });
     expect(parse({ from: '2026-02-28', to: '2026-02-28' }, 1)).toMatchObject({ from: '2026-02-28' });
@@ -568,7 +568,7 @@ describe('Function: parseBackfillInput', () => {
   });
 
   it('refuses explicit mode without its range', () => {
-    expect(refusal({ startStage: 'transform' })).toBe(
+    expect(refusal({ startStage: 'validate' })).toBe(
       [
         'Invalid from: got nothing; expected a real calendar date written as YYYY-MM-DD, e.g. 2026-01-31 ' +
           '(explicit mode needs from, to and startStage).',
@@ -585,8 +585,8 @@ describe('Function: parseBackfillInput', () => {
   });
 
   it('refuses a start stage in auto mode', () => {
-    expect(refusal({ mode: 'auto', startStage: 'transform' })).toBe(
-      'Invalid startStage: got "transform"; expected nothing in auto mode, which finds each date\'s start stage ' +
+    expect(refusal({ mode: 'auto', startStage: 'validate' })).toBe(
+      'Invalid startStage: got "validate"; expected nothing in auto mode, which finds each date\'s start stage ' +
         '(remove startStage, or set mode to "explicit").',
     );
   });
@@ -609,8 +609,8 @@ describe('Function: parseBackfillInput', () => {
 
   it('refuses SQL and shell metacharacters in names and dates', () => {
     const range = { from: '2026-01-01', to: '2026-01-02' };
-    expect(refusal({ ...range, startStage: "transform'; DROP TABLE orders; --" })).toBe(
-      `Invalid startStage: got "transform'; DROP TABLE orders; --"; expected one of ${STAGES}.`,
+    expect(refusal({ ...range, startStage: "validate'; DROP TABLE meter_readings; --" })).toBe(
+      `Invalid startStage: got "validate'; DROP TABLE meter_readings; --"; expected one of ${STAGES}.`,
     );
     expect(refusal({ ...range, startStage: '$(rm -rf /)' })).toBe(
       `Invalid startStage: got "$(rm -rf /)"; expected one of ${STAGES}.`,
@@ -623,7 +623,7 @@ describe('Function: parseBackfillInput', () => {
   it('refuses an input that is not an object', () => {
     const expected =
       'expected an object such as {"mode": "auto"} or ' +
-      '{"from": "2026-01-01", "to": "2026-01-31", "startStage": "transform"}.';
+      '{"from": "2026-01-01", "to": "2026-01-31", "startStage": "validate"}.';
     expect(refusal(null)).toBe(`Invalid input: got null; ${expected}`);
     expect(refusal(['auto'])).toBe(`Invalid input: got ["auto"]; ${expected}`);
   });
@@ -642,8 +642,8 @@ describe('Function: parseBackfillInput', () => {
   });
 
   it('refuses the same input in planBackfill with the same words', () => {
-    const ledger = history(ORDERS, '2026-01-01', '2026-01-14');
-    expect(() => plan(ORDERS, ledger, { to: '2026-03-01' })).toThrow(
+    const ledger = history(METERS, '2026-01-01', '2026-01-14');
+    expect(() => plan(METERS, ledger, { to: '2026-03-01' })).toThrow(
       'Invalid to: got "2026-03-01"; expected a date up to yesterday, 2026-02-28 (today and later have not happened yet).',
     );
   });

@@ -6,7 +6,7 @@ import { addDays, dateRange, type IsoDate } from '../../lambdas/engine/dates';
 import { MissingInputError } from '../../lambdas/engine/errors';
 import type { LedgerEntry } from '../../lambdas/engine/ledger';
 import { definePipeline, type Pipeline } from '../../lambdas/engine/pipeline';
-import type { BackfillPlan } from '../../lambdas/engine/planner';
+import type { BackfillPlan } from '../../lambdas/engine/plan';
 import { defineStage } from '../../lambdas/engine/stage';
 
 /** The ledger's current state per (date, stage), plus the run id counter. */

@@ -3,8 +3,8 @@ import { dateRange } from '../../lambdas/engine/dates';
 import { EarlierDatesStaleError, InvalidInputError } from '../../lambdas/engine/errors';
 import { createCheckEarlierDatesHandler } from '../../lambdas/handlers/check-earlier-dates';
 import { runStageTask } from '../../lambdas/workflow/steps';
-import { pipeline } from '../../pipeline/stages';
-import { pipeline as transformV2 } from '../../pipeline/test/fixtures/stages-transform-v2';
+import { pipeline } from '../fixtures/pipelines/meters';
+import { pipeline as validateV2 } from '../fixtures/pipelines/meters-validate-v2';
 import { databaseChecksum } from '../support/state-checksum';
 import {
   DAILY_EXECUTION,
@@ -70,9 +70,9 @@ describe('Handler: check-earlier-dates', () => {
   });
 
   it('fails with EarlierDatesStaleError naming the dates, stages and why, writing nothing, after one error line', async () => {
-    // Prepare: transform changed, so the earlier dates rolling reads rerun from transform.
+    // Prepare: validate changed, so the earlier dates trend reads rerun from validate.
     const check = createCheckEarlierDatesHandler(
-      testDependencies(bed.sql, transformV2),
+      testDependencies(bed.sql, validateV2),
       observerWithClock(0, 2),
     );
     const before = await databaseChecksum(bed.sql);
@@ -88,7 +88,7 @@ describe('Handler: check-earlier-dates', () => {
       earlierDates: dateRange('2026-02-21', '2026-02-26'),
       message: [
         `The daily run for ${DATE} did not run: 6 earlier dates it reads are planned to be rewritten, so its results would be stale at once.`,
-        '  2026-02-21 .. 2026-02-26 (6 dates): rerun from transform, read by rolling; why: code changed: transform v1 → v2',
+        '  2026-02-21 .. 2026-02-26 (6 dates): rerun from validate, read by trend; why: code changed: validate v1 → v2',
         `Nothing was written, and ${DATE} stays due. Start the backfill {"mode": "auto"}: it reruns those dates in order, then runs ${DATE}.`,
       ].join('\n'),
     });

@@ -3,7 +3,7 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { LeaseHeldError } from '../../lambdas/engine/errors';
 import { createLeaseHandler, handler } from '../../lambdas/handlers/lease';
-import { pipeline } from '../../pipeline/stages';
+import { pipeline } from '../fixtures/pipelines/meters';
 import { MemoryLeaseStore } from '../support/memory-lease-store';
 import {
   BACKFILL_EXECUTION,

@@ -2,7 +2,7 @@ import './lambda-environment';
 import { createPrepareDateHandler } from '../../lambdas/handlers/prepare-date';
 import { saveBackfillPlan } from '../../lambdas/ledger/backfill-plans';
 import { EarlierDateNotDoneError } from '../../lambdas/workflow/steps';
-import { pipeline } from '../../pipeline/stages';
+import { pipeline } from '../fixtures/pipelines/meters';
 import {
   BACKFILL_EXECUTION,
   lambdaContext,
@@ -18,7 +18,7 @@ describe('Handler: prepare-date', () => {
     // Prepare
     const prepare = createPrepareDateHandler(testDependencies(bed.sql, pipeline), observerWithClock(0, 12));
 
-    await saveBackfillPlan(bed.sql, BACKFILL_EXECUTION, [{ date: '2026-02-10', startStage: 'transform' }]);
+    await saveBackfillPlan(bed.sql, BACKFILL_EXECUTION, [{ date: '2026-02-10', startStage: 'validate' }]);
 
     // Act
     const prepared = await prepare(
@@ -34,11 +34,11 @@ describe('Handler: prepare-date', () => {
     expect(bed.output.logs()).toEqual([
       expect.objectContaining({
         level: 'INFO',
-        message: 'Prepared 2026-02-10: it runs from stage transform',
+        message: 'Prepared 2026-02-10: it runs from stage validate',
         handler: 'prepare-date',
         date: '2026-02-10',
-        stage: 'transform',
-        version: pipeline.stage('transform').version,
+        stage: 'validate',
+        version: pipeline.stage('validate').version,
         executionId: BACKFILL_EXECUTION,
         token: prepared.token,
         durationMs: 12,
@@ -58,8 +58,8 @@ describe('Handler: prepare-date', () => {
     const prepare = createPrepareDateHandler(testDependencies(bed.sql, pipeline), observerWithClock(0, 3));
 
     await saveBackfillPlan(bed.sql, BACKFILL_EXECUTION, [
-      { date: '2026-02-10', startStage: 'transform' },
-      { date: '2026-02-11', startStage: 'ingest' },
+      { date: '2026-02-10', startStage: 'validate' },
+      { date: '2026-02-11', startStage: 'collect' },
     ]);
 
     // Act

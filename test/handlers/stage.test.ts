@@ -3,7 +3,7 @@ import { StageFailedError } from '../../lambdas/engine/errors';
 import { definePipeline } from '../../lambdas/engine/pipeline';
 import { defineStage } from '../../lambdas/engine/stage';
 import { createStageHandler } from '../../lambdas/handlers/stage';
-import { pipeline } from '../../pipeline/stages';
+import { pipeline } from '../fixtures/pipelines/meters';
 import {
   DAILY_EXECUTION,
   lambdaContext,
@@ -19,32 +19,33 @@ describe('Handler: stage', () => {
     // Prepare
     const handler = createStageHandler(
       testDependencies(bed.sql, pipeline),
-      'ingest',
+      'collect',
       observerWithClock(1000, 1250),
     );
 
     // Act
     const result = await handler(
       { date: '2026-03-01', token: 1, executionId: DAILY_EXECUTION },
-      lambdaContext('IngestStage'),
+      lambdaContext('CollectStage'),
     );
 
     // Assess
-    expect(result.rowsWritten).toBeGreaterThan(0);
+    // collect writes one row per reading, rowsPerDay of them (testDependencies passes '20').
+    expect(result.rowsWritten).toBe(20);
     expect(bed.output.logs()).toEqual([
       expect.objectContaining({
         level: 'INFO',
         service: 'hindsight',
-        message: `Stage ingest v1 wrote ${result.rowsWritten} rows for 2026-03-01`,
+        message: `Stage collect v1 wrote ${result.rowsWritten} rows for 2026-03-01`,
         handler: 'stage',
         date: '2026-03-01',
-        stage: 'ingest',
+        stage: 'collect',
         version: 1,
         runId: result.runId,
         executionId: DAILY_EXECUTION,
         rowsWritten: result.rowsWritten,
         durationMs: 250,
-        function_name: 'IngestStage',
+        function_name: 'CollectStage',
         function_request_id: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
       }),
     ]);
@@ -58,25 +59,29 @@ describe('Handler: stage', () => {
         },
       }),
     ]);
-    expect(bed.output.emf()[0]?.line).toMatchObject({ service: 'hindsight', Stage: 'ingest' });
+    expect(bed.output.emf()[0]?.line).toMatchObject({ service: 'hindsight', Stage: 'collect' });
   });
 
   it('fails with the stage error unchanged, after one error line naming it, and emits no metrics', async () => {
     // Prepare
     const broken = definePipeline([
       defineStage({
-        ...pipeline.stage('ingest'),
+        ...pipeline.stage('collect'),
         run: async () => {
           throw new Error('the source export is not there yet');
         },
       }),
     ]);
-    const handler = createStageHandler(testDependencies(bed.sql, broken), 'ingest', observerWithClock(0, 40));
+    const handler = createStageHandler(
+      testDependencies(bed.sql, broken),
+      'collect',
+      observerWithClock(0, 40),
+    );
 
     // Act
     const failure = handler(
       { date: '2026-03-01', token: 1, executionId: DAILY_EXECUTION },
-      lambdaContext('IngestStage'),
+      lambdaContext('CollectStage'),
     );
 
     // Assess
@@ -87,13 +92,13 @@ describe('Handler: stage', () => {
         level: 'ERROR',
         message: 'stage failed with StageFailedError',
         date: '2026-03-01',
-        stage: 'ingest',
+        stage: 'collect',
         version: 1,
         executionId: DAILY_EXECUTION,
         durationMs: 40,
         error: expect.objectContaining({
           name: 'StageFailedError',
-          message: 'Stage ingest failed for 2026-03-01: the source export is not there yet',
+          message: 'Stage collect failed for 2026-03-01: the source export is not there yet',
         }),
       }),
     ]);
@@ -105,14 +110,14 @@ describe('Handler: stage', () => {
     // Prepare
     const handler = createStageHandler(
       testDependencies(bed.sql, pipeline),
-      'ingest',
+      'collect',
       observerWithClock(0, 1),
     );
 
     // Act
     const failure = handler(
       { date: '2026-02-30', token: 1, executionId: DAILY_EXECUTION },
-      lambdaContext('IngestStage'),
+      lambdaContext('CollectStage'),
     );
 
     // Assess

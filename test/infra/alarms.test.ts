@@ -25,7 +25,7 @@ function propertiesOf(synthesized: Synthesized, alarm: Alarm): Record<string, un
 }
 
 const stateMachineDimension = (synthesized: Synthesized, kind: 'daily' | 'backfill') => [
-  { Name: 'StateMachineArn', Value: { Ref: logicalIdOf(synthesized.stack[kind].stateMachine) } },
+  { Name: 'StateMachineArn', Value: { Ref: logicalIdOf(synthesized.stack.pipeline[kind].stateMachine) } },
 ];
 
 describe('Class: HindsightAlarms', () => {
@@ -38,7 +38,7 @@ describe('Class: HindsightAlarms', () => {
   });
 
   it('alarms on a failed backfill execution: ExecutionsFailed sum ≥ 1 in 5 minutes', () => {
-    expect(propertiesOf(plain, plain.stack.alarms.backfillFailed)).toMatchObject({
+    expect(propertiesOf(plain, plain.stack.pipeline.alarms.backfillFailed)).toMatchObject({
       Namespace: 'AWS/States',
       MetricName: 'ExecutionsFailed',
       Dimensions: stateMachineDimension(plain, 'backfill'),
@@ -52,7 +52,7 @@ describe('Class: HindsightAlarms', () => {
   });
 
   it('alarms on a failed daily execution: ExecutionsFailed sum ≥ 1 in 5 minutes', () => {
-    expect(propertiesOf(plain, plain.stack.alarms.dailyFailed)).toMatchObject({
+    expect(propertiesOf(plain, plain.stack.pipeline.alarms.dailyFailed)).toMatchObject({
       Namespace: 'AWS/States',
       MetricName: 'ExecutionsFailed',
       Dimensions: stateMachineDimension(plain, 'daily'),
@@ -71,7 +71,7 @@ describe('Class: HindsightAlarms', () => {
   ])(
     'alarms on a daily run blocked for %s: LeaseBusy of Kind daily in every 5-minute period',
     (_, synthesized, periods) => {
-      expect(propertiesOf(synthesized(), synthesized().stack.alarms.dailyBlocked)).toMatchObject({
+      expect(propertiesOf(synthesized(), synthesized().stack.pipeline.alarms.dailyBlocked)).toMatchObject({
         Namespace: 'Hindsight',
         MetricName: 'LeaseBusy',
         Statistic: 'Sum',
@@ -82,7 +82,7 @@ describe('Class: HindsightAlarms', () => {
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         TreatMissingData: 'notBreaching',
       });
-      const { Dimensions } = propertiesOf(synthesized(), synthesized().stack.alarms.dailyBlocked);
+      const { Dimensions } = propertiesOf(synthesized(), synthesized().stack.pipeline.alarms.dailyBlocked);
       expect(Dimensions).toEqual(
         expect.arrayContaining([
           { Name: 'service', Value: 'hindsight' },
@@ -94,7 +94,7 @@ describe('Class: HindsightAlarms', () => {
   );
 
   it('alarms when no daily run succeeded in 26 hours: 26 hourly periods without a success, missing data breaching', () => {
-    expect(propertiesOf(plain, plain.stack.alarms.dailyMissing)).toMatchObject({
+    expect(propertiesOf(plain, plain.stack.pipeline.alarms.dailyMissing)).toMatchObject({
       Namespace: 'AWS/States',
       MetricName: 'ExecutionsSucceeded',
       Dimensions: stateMachineDimension(plain, 'daily'),
@@ -114,7 +114,7 @@ describe('Class: HindsightAlarms', () => {
 
     // Assess
     Annotations.fromStack(late.stack).hasWarning(
-      '/Hindsight/Alarms/DailyBlocked',
+      '/Hindsight/Default/Alarms/DailyBlocked',
       Match.stringLikeRegexp(
         'dailyBlockedAlarmMinutes \\(60\\) is not below hindsight:leaseWaitMinutes \\(30\\)',
       ),

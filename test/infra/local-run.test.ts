@@ -1,6 +1,6 @@
 import { EarlierDatesStaleError, LeaseHeldError, StageFailedError } from '../../lambdas/engine/errors';
 import type { JsonValue, WorkflowDefinition, WorkflowDefinitions } from '../../lib/workflow-definitions';
-import { pipeline } from '../../pipeline/stages';
+import { pipeline } from '../fixtures/pipelines/meters';
 import { synthesize } from './support';
 
 // aws-local-stepfunctions is an ES module with a CommonJS build: load that build, typed by the module.
@@ -111,7 +111,7 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
     );
 
     // Assess
-    await expect(output).resolves.toMatchObject({ stages: { publish: { date: '2026-01-01' } } });
+    await expect(output).resolves.toMatchObject({ stages: { report: { date: '2026-01-01' } } });
     expect(calls).toEqual([
       'resolve-date 2026-01-01',
       'lease acquire',
@@ -127,7 +127,7 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
       definitions.daily,
       {},
       {
-        ...stageFakes({ stage: 'aggregate', date: '2026-01-01' }),
+        ...stageFakes({ stage: 'summarize', date: '2026-01-01' }),
         lease,
         'resolve-date': () => ({ date: '2026-01-01' }),
         'check-earlier-dates': checkEarlierDates,
@@ -137,9 +137,9 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
     // Assess
     await expect(failureOf(output)).resolves.toEqual({
       error: 'StageFailedError',
-      cause: 'Stage aggregate failed for 2026-01-01: division by zero',
+      cause: 'Stage summarize failed for 2026-01-01: division by zero',
     });
-    expect(calls.slice(-2)).toEqual(['stage:aggregate 2026-01-01', 'lease release']);
+    expect(calls.slice(-2)).toEqual(['stage:summarize 2026-01-01', 'lease release']);
   });
 
   it('daily: refuses to run on top of stale earlier dates, running no stage and releasing the lease', async () => {
@@ -147,7 +147,7 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
     const refusal = new EarlierDatesStaleError(
       '2026-01-08',
       ['2026-01-07'],
-      ['2026-01-07 (1 date): rerun from ingest, read by rolling; why: ingest has not run'],
+      ['2026-01-07 (1 date): rerun from collect, read by trend; why: collect has not run'],
     );
 
     // Act
@@ -199,8 +199,8 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
   it("backfill: enters the chain at each date's start stage, in order, then releases", async () => {
     // Prepare
     const dates = [
-      { date: '2026-01-01', startStage: 'rolling' },
-      { date: '2026-01-02', startStage: 'ingest' },
+      { date: '2026-01-01', startStage: 'trend' },
+      { date: '2026-01-02', startStage: 'collect' },
     ];
 
     // Act
@@ -232,8 +232,8 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
       'plan',
       'lease acquire',
       'prepare-date',
-      'stage:rolling 2026-01-01',
-      'stage:publish 2026-01-01',
+      'stage:trend 2026-01-01',
+      'stage:report 2026-01-01',
       'prepare-date',
       ...pipeline.names.map((stage) => `stage:${stage} 2026-01-02`),
       'lease release',
@@ -264,7 +264,7 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
       definitions.backfill,
       {},
       {
-        ...stageFakes({ stage: 'transform', date: '2026-01-01' }),
+        ...stageFakes({ stage: 'validate', date: '2026-01-01' }),
         lease,
         plan: () => ({
           dryRun: false,
@@ -276,7 +276,7 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
         }),
         'prepare-date': (event) => ({
           date: '2026-01-01',
-          startStage: 'transform',
+          startStage: 'validate',
           token: field(event, 'token'),
           transitionsApplied: [],
         }),
@@ -284,8 +284,8 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
     );
     await expect(failureOf(output)).resolves.toEqual({
       error: 'StageFailedError',
-      cause: 'Stage transform failed for 2026-01-01: division by zero',
+      cause: 'Stage validate failed for 2026-01-01: division by zero',
     });
-    expect(calls.slice(-2)).toEqual(['stage:transform 2026-01-01', 'lease release']);
+    expect(calls.slice(-2)).toEqual(['stage:validate 2026-01-01', 'lease release']);
   });
 });

@@ -2,7 +2,7 @@ import { BACKFILL_STATES } from '../../lib/backfill-workflow';
 import { DAILY_STATES } from '../../lib/daily-workflow';
 import { allStates, type WorkflowDefinitions } from '../../lib/workflow-definitions';
 import { runStateName } from '../../lib/workflow-states';
-import { pipeline } from '../../pipeline/stages';
+import { pipeline } from '../fixtures/pipelines/meters';
 import {
   choicesOf,
   pipelineWithSixthStage,
@@ -31,7 +31,7 @@ const startAtWhichStage = (definitions: WorkflowDefinitions) => {
 };
 
 describe('Class: HindsightStack with a sixth stage in the list', () => {
-  it('uses the repository list by default', () => {
+  it("uses the meters fixture's five stages by default", () => {
     expect(pipeline.names).toHaveLength(5);
     expect(startAtWhichStage(five.definitions)).toHaveLength(5);
   });
@@ -44,12 +44,12 @@ describe('Class: HindsightStack with a sixth stage in the list', () => {
     });
   });
 
-  it('grows by exactly one Task per workflow, run after publish', () => {
+  it('grows by exactly one Task per workflow, run after report', () => {
     expect(taskCount(six.definitions, 'daily') - taskCount(five.definitions, 'daily')).toBe(1);
     expect(taskCount(six.definitions, 'backfill') - taskCount(five.definitions, 'backfill')).toBe(1);
     expect(runStateName('export_report')).toBe('Run Export Report');
     const daily = six.definitions.daily.definition;
-    expect(stateOf(daily, runStateName('publish')).Next).toBe('Run Export Report');
+    expect(stateOf(daily, runStateName('report')).Next).toBe('Run Export Report');
     expect(stateOf(daily, 'Run Export Report').Next).toBe(DAILY_STATES.releaseLease);
     expect(six.definitions.backfill.tasks['Run Export Report']).toMatchObject({
       handler: 'stage',

@@ -1,7 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { logicalIdOf } from '../../lib/nag';
 import { OUTPUTS } from '../../lib/stack-outputs';
 import type { CfnTemplate } from '../../lib/workflow-definitions';
-import { pipeline } from '../../pipeline/stages';
+import { pipeline } from '../fixtures/pipelines/meters';
 import { IMPORTED_CLUSTER_CONTEXT, resourcesOfType, type Synthesized, synthesize } from './support';
 
 let owned: Synthesized;
@@ -11,6 +12,110 @@ beforeAll(() => {
   owned = synthesize();
   imported = synthesize({ context: IMPORTED_CLUSTER_CONTEXT });
 });
+
+/**
+ * The logical id of every resource of the meters fixture's stack before its resources moved into
+ * the `HindsightPipeline` construct (read from a synth of commit e19cbf4, with the same stage
+ * names). CloudFormation replaces a resource whose logical id changes: the database and its
+ * secret, the lease table and the state machines with their execution history would be new. Left
+ * out: the after-deploy function's version, whose id carries a hash of the deployment by design.
+ */
+const PRE_CONSTRUCT_LOGICAL_IDS = [
+  'AWSCDKTriggerCustomResourceProviderCustomResourceProviderHandler97BECD91',
+  'AWSCDKTriggerCustomResourceProviderCustomResourceProviderRoleE18FAF0A',
+  'AfterDeployTrigger6E6CB4E6',
+  'AlarmsBackfillFailed52C95C9B',
+  'AlarmsDailyBlockedEFF11B77',
+  'AlarmsDailyFailed4E6FB5F3',
+  'AlarmsDailyMissing77121DE7',
+  'BackfillStateMachine395F6B27',
+  'BackfillStateMachineDistributedMapPolicy48ABFC32',
+  'BackfillStateMachineLogs3E950448',
+  'BackfillStateMachineRoleAF7D34EF',
+  'BackfillStateMachineRoleDefaultPolicyD50856A8',
+  'DailySchedule7C7ADC08',
+  'DailyStateMachine50E41313',
+  'DailyStateMachineEventsRoleDefaultPolicyD24C96C9',
+  'DailyStateMachineEventsRoleFA95AC1D',
+  'DailyStateMachineLogs848D153C',
+  'DailyStateMachineRole453091FB',
+  'DailyStateMachineRoleDefaultPolicy903F25CD',
+  'DatabaseCluster5B53A178',
+  'DatabaseClusterSecretAttachmentDC8466C0',
+  'DatabaseClusterSecurityGroupFEF1426A',
+  'DatabaseClusterSubnets5540150D',
+  'DatabaseClusterWriterD43085C6',
+  'DatabaseFlowLogs546961C9',
+  'DatabaseVpc84C1A5A8',
+  'DatabaseVpcDatabaseSubnet1RouteTable9D148825',
+  'DatabaseVpcDatabaseSubnet1RouteTableAssociation60B6A9A8',
+  'DatabaseVpcDatabaseSubnet1Subnet3894EE2E',
+  'DatabaseVpcDatabaseSubnet2RouteTableAssociation49C31606',
+  'DatabaseVpcDatabaseSubnet2RouteTableEE596495',
+  'DatabaseVpcDatabaseSubnet2SubnetD349BD08',
+  'DatabaseVpcRejectedFlowLog7DB2C2AF',
+  'DatabaseVpcRejectedIAMRoleDefaultPolicyBA358557',
+  'DatabaseVpcRejectedIAMRoleE27EC8E1',
+  'FunctionsAfterDeployFunctionBBFB8868',
+  'FunctionsAfterDeployLogs4D37F72E',
+  'FunctionsAfterDeployRole6D764EBB',
+  'FunctionsAfterDeployRoleDefaultPolicy3958CD4D',
+  'FunctionsCheckEarlierDatesFunctionFF87FFA9',
+  'FunctionsCheckEarlierDatesLogsB7343177',
+  'FunctionsCheckEarlierDatesRole99846157',
+  'FunctionsCheckEarlierDatesRoleDefaultPolicyEF8163F1',
+  'FunctionsCollectStageFunction0316CBCC',
+  'FunctionsCollectStageLogs369AA4AC',
+  'FunctionsCollectStageRole9A5E2469',
+  'FunctionsCollectStageRoleDefaultPolicyCA2EB4B4',
+  'FunctionsLeaseFunctionD64EF482',
+  'FunctionsLeaseLogsB6471BB2',
+  'FunctionsLeaseRoleDefaultPolicy7F32FDED',
+  'FunctionsLeaseRoleE0984640',
+  'FunctionsPlanFunctionBD0235D8',
+  'FunctionsPlanLogs1DC4EAD2',
+  'FunctionsPlanRoleB2C3BAA3',
+  'FunctionsPlanRoleDefaultPolicyF9AC428A',
+  'FunctionsPrepareDateFunction7D6243BD',
+  'FunctionsPrepareDateLogs21BFD12F',
+  'FunctionsPrepareDateRoleB09D0B2E',
+  'FunctionsPrepareDateRoleDefaultPolicy1672B1E4',
+  'FunctionsReportStageFunctionBD3867EE',
+  'FunctionsReportStageLogs7CE4B68D',
+  'FunctionsReportStageRole758A303F',
+  'FunctionsReportStageRoleDefaultPolicyAA3BFB71',
+  'FunctionsResolveDateFunctionEAE030EB',
+  'FunctionsResolveDateLogs0C6C38FD',
+  'FunctionsResolveDateRoleC4375731',
+  'FunctionsResolveDateRoleDefaultPolicy4C71EA3F',
+  'FunctionsSummarizeStageFunctionB0F7BCE7',
+  'FunctionsSummarizeStageLogsE45533E3',
+  'FunctionsSummarizeStageRoleDefaultPolicy86013ACE',
+  'FunctionsSummarizeStageRoleE33A28B6',
+  'FunctionsTrendStageFunction498C7324',
+  'FunctionsTrendStageLogs90823A6F',
+  'FunctionsTrendStageRole4284F287',
+  'FunctionsTrendStageRoleDefaultPolicyB616D862',
+  'FunctionsValidateStageFunction758852ED',
+  'FunctionsValidateStageLogs8E4DD998',
+  'FunctionsValidateStageRole66895EEB',
+  'FunctionsValidateStageRoleDefaultPolicy9D689324',
+  'HindsightDatabaseClusterSecret5061BF5C3fdaad7efa858a3daf9490cf0a702aeb',
+  'LeaseLivenessPolicy17BFB229',
+  'LeaseTableF838DEF9',
+  'ReleaseOnAbortRuleAllowEventRuleHindsightFunctionsLeaseFunctionED3DD42CA8271602',
+  'ReleaseOnAbortRuleE1AA3C2C',
+];
+
+/** The outputs, by the keys the CLI's `--aws` mode reads; they kept their ids too. */
+const PRE_CONSTRUCT_OUTPUTS = [
+  'BackfillStateMachineArn',
+  'ClusterArn',
+  'DailyStateMachineArn',
+  'DatabaseName',
+  'LeaseTableName',
+  'SecretArn',
+];
 
 /** Actions that AWS only grants on Resource "*" (X-Ray, and CloudWatch Logs vended log delivery). */
 const ACTIONS_AWS_GRANTS_ONLY_ON_STAR = new Set([
@@ -338,6 +443,39 @@ describe('Class: HindsightStack', () => {
       imported.template.hasOutput(OUTPUTS.clusterArn, {
         Value: IMPORTED_CLUSTER_CONTEXT['hindsight:clusterArn'],
       });
+    });
+  });
+
+  describe('logical ids', () => {
+    it('keeps the ids resources had before they moved into the HindsightPipeline construct, whose id "Default" CDK leaves out', () => {
+      // Prepare
+      const ids = Object.keys(owned.json.Resources ?? {});
+
+      // Assess
+      expect(owned.stack.pipeline.node.path).toBe('Hindsight/Default');
+      expect(ids).toEqual(expect.arrayContaining(PRE_CONSTRUCT_LOGICAL_IDS));
+      expect(ids.filter((id) => id.startsWith('Default'))).toEqual([]);
+      expect(Object.keys(owned.template.findOutputs('*')).sort()).toEqual(PRE_CONSTRUCT_OUTPUTS);
+    });
+
+    it('gives the stateful resources and the state machines the ids they always had', () => {
+      const { pipeline } = owned.stack;
+      expect({
+        cluster: logicalIdOf(pipeline.database.cluster!),
+        leaseTable: logicalIdOf(pipeline.leaseTable.table),
+        daily: logicalIdOf(pipeline.daily.stateMachine),
+        backfill: logicalIdOf(pipeline.backfill.stateMachine),
+        collect: logicalIdOf(pipeline.functions.stages.get('collect')!),
+      }).toEqual({
+        cluster: 'DatabaseCluster5B53A178',
+        leaseTable: 'LeaseTableF838DEF9',
+        daily: 'DailyStateMachine50E41313',
+        backfill: 'BackfillStateMachine395F6B27',
+        collect: 'FunctionsCollectStageFunction0316CBCC',
+      });
+      owned.template.hasOutput('DailyStateMachineArn', { Value: { Ref: 'DailyStateMachine50E41313' } });
+      owned.template.hasOutput('BackfillStateMachineArn', { Value: { Ref: 'BackfillStateMachine395F6B27' } });
+      owned.template.hasOutput('LeaseTableName', { Value: { Ref: 'LeaseTableF838DEF9' } });
     });
   });
 

@@ -6,7 +6,8 @@ import {
   workflowDefinitionsFromTemplate,
 } from '../../lib/workflow-definitions';
 import { runStateName } from '../../lib/workflow-states';
-import { pipeline } from '../../pipeline/stages';
+import { pipeline } from '../fixtures/pipelines/meters';
+import { METERS } from '../support/fixture-pipelines';
 import { synthesize } from './support';
 
 let fromTemplate: WorkflowDefinitions;
@@ -14,7 +15,7 @@ let synthesized: WorkflowDefinitions;
 
 beforeAll(() => {
   fromTemplate = synthesize().definitions;
-  synthesized = synthesizeWorkflowDefinitions();
+  synthesized = synthesizeWorkflowDefinitions({ source: METERS });
 });
 
 describe('Function: synthesizeWorkflowDefinitions', () => {
@@ -59,7 +60,10 @@ describe('Function: synthesizeWorkflowDefinitions', () => {
   });
 
   it('follows the context it is given', () => {
-    const other = synthesizeWorkflowDefinitions({ context: { 'hindsight:leaseWaitMinutes': 5 } });
+    const other = synthesizeWorkflowDefinitions({
+      source: METERS,
+      context: { 'hindsight:leaseWaitMinutes': 5 },
+    });
     expect(other.backfill.definition.States['Acquire Lease']?.Retry).toContainEqual(
       expect.objectContaining({ ErrorEquals: ['LeaseHeldError'], MaxAttempts: 5 }),
     );

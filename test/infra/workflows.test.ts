@@ -8,7 +8,7 @@ import {
   type WorkflowDefinitions,
 } from '../../lib/workflow-definitions';
 import { runStateName, TRANSIENT_LAMBDA_ERRORS } from '../../lib/workflow-states';
-import { pipeline } from '../../pipeline/stages';
+import { pipeline } from '../fixtures/pipelines/meters';
 import {
   catchesOf,
   choicesOf,
