@@ -11,7 +11,7 @@
  * backfill is rerunning it or will before it releases the lease. Missing cells stay missing
  * (red): those are what daily runs and catch-ups are for.
  */
-import type { StaleReason } from '../lambdas/engine/plan';
+import { describeReason, type StaleReason } from '../lambdas/engine/plan';
 import type { StatusCell, StatusReport } from './status-view';
 
 /** What a cell shows: the ledger's state, or `running` (see the module comment). */
@@ -173,7 +173,7 @@ function stageTitle(report: StatusReport, stage: string): string {
   return version === undefined ? stage : `${stage}: code v${version}`;
 }
 
-/** e.g. "transform: recorded v1, code v2; code changed". */
+/** e.g. "transform: recorded v1, code v2; code changed: transform v1 → v2" (the reasons as `plan` words them). */
 export function cellTitle(report: StatusReport, cell: StatusCell, state: DisplayState): string {
   const code = report.versions?.[cell.stage] ?? ownChange(cell.reasons, cell.stage)?.code ?? null;
   const recorded = recordedVersion(cell, code);
@@ -201,34 +201,6 @@ function ownChange(reasons: readonly StaleReason[], stage: string) {
     if (change) return change;
   }
   return undefined;
-}
-
-const INPUT_CHANGE = {
-  rerun: 'was rerun',
-  new: 'is new',
-  removed: 'is gone',
-  planned: 'reruns first',
-} as const;
-
-function describeReason(reason: StaleReason): string {
-  if (reason.kind === 'missing') return 'missing';
-  if (reason.kind === 'input-stale') {
-    return `input ${reason.input} of ${reason.inputDate} ${INPUT_CHANGE[reason.change]}`;
-  }
-  const upstream = reason.changes
-    .filter((change) => change.stage !== reason.stage)
-    .map((change) => `${change.stage} ${version(change.recorded)} → ${version(change.code)}`);
-  const own = reason.changes.some((change) => change.stage === reason.stage);
-  return [
-    own ? 'code changed' : null,
-    upstream.length > 0 ? `upstream code changed (${upstream.join(', ')})` : null,
-  ]
-    .filter((part) => part !== null)
-    .join('; ');
-}
-
-function version(v: number | null): string {
-  return v === null ? 'none' : `v${v}`;
 }
 
 function describeLease(report: StatusReport): string {

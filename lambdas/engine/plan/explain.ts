@@ -110,8 +110,11 @@ function reasonToJson(reason: PlanReason): PlanReason {
   }
 }
 
-/** A reason without its dates, so a run of many dates shows each cause once. */
-function describeReason(reason: PlanReason): string {
+/**
+ * A reason in words, without its dates, so a run of many dates shows each cause once: what `plan`
+ * prints and what the status grid and page show for a cell.
+ */
+export function describeReason(reason: PlanReason): string {
   switch (reason.kind) {
     case 'missing':
       return `${reason.stage} has not run`;

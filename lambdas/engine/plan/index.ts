@@ -1,9 +1,47 @@
 /**
  * Planning, in the order it happens: staleness (what the ledger says against the code), the
- * backfill input, the plan, the earlier dates a daily run reads, and how a plan is shown.
+ * backfill input, the plan, the earlier dates a daily run reads, and how a plan is put in words.
  */
-export * from './backfill-input';
-export * from './earlier-dates';
-export * from './explain';
-export * from './plan-backfill';
-export * from './staleness';
+
+export {
+  type BackfillMode,
+  type BackfillRequest,
+  BackfillRequestSchema,
+  type ParsedBackfillInput,
+  parseBackfillInput,
+} from './backfill-input';
+export {
+  type DependencyConflict,
+  dependencyConflicts,
+  dependencyReach,
+  dependencyReadRange,
+  dependencyWindow,
+} from './earlier-dates';
+export {
+  describeReason,
+  formatDependencyConflicts,
+  formatPlan,
+  planToJson,
+} from './explain';
+export {
+  type BackfillPlan,
+  type PlanBackfillRequest,
+  type PlannedDate,
+  planBackfill,
+} from './plan-backfill';
+export {
+  assessDate,
+  assessRange,
+  type CellState,
+  cellState,
+  type DateAssessment,
+  type DateStatus,
+  type InputChange,
+  indexLedger,
+  type LedgerIndex,
+  type PlanReason,
+  type StalenessOptions,
+  type StaleReason,
+  staleness,
+  type VersionChange,
+} from './staleness';
