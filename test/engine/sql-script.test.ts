@@ -19,4 +19,14 @@ describe('Function: splitSqlStatements', () => {
     expect(statements[2]).toContain('$body$ SELECT 1; $body$');
     expect(statements[3]).toBe('DO $$ BEGIN PERFORM 1; END $$');
   });
+
+  it("keeps semicolons inside E'' strings with backslash escapes and inside nested block comments", () => {
+    const script = `INSERT INTO t VALUES (E'a\\'; b');
+      /* outer /* inner; */ still a comment; */ SELECT 2;
+      /* only a comment; */`;
+    expect(splitSqlStatements(script)).toEqual([
+      "INSERT INTO t VALUES (E'a\\'; b')",
+      '/* outer /* inner; */ still a comment; */ SELECT 2',
+    ]);
+  });
 });
