@@ -4,9 +4,10 @@
  * PostgreSQL row and the DynamoDB lease item exactly as they were: no write, no lease.
  *
  * Execution inputs go through the real local workflows (the synthesized state machines), handler
- * inputs straight to the step functions the Lambdas run, CLI flags to `hindsight` as a child process.
+ * inputs straight to the step functions the Lambdas run, CLI flags to `hindsight` as a child process
+ * in a project whose cdk.json names the meters fixture, or a project whose cdk.json is wrong.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,8 +23,10 @@ import {
 import type { JsonValue, WorkflowDefinitions } from '../../lib/workflow-definitions';
 import { type LocalServices, openLocalServices } from '../../local/local-services';
 import { type ExecutionOutcome, LocalWorkflows } from '../../local/local-workflows';
-import { pipeline } from '../../pipeline/stages';
+import { pipeline } from '../fixtures/pipelines/meters';
 import { runCliProcess } from '../support/cli-process';
+import { METERS } from '../support/fixture-pipelines';
+import { fixtureProject } from '../support/fixture-project';
 import { type StateChecksum, stateChecksum } from '../support/state-checksum';
 import { testWorkflowDefinitions } from '../support/test-definitions';
 
@@ -60,32 +63,58 @@ const badInputSchema = z.strictObject({
   note: z.string(),
   /** For `handler:stage`: the stage the Lambda is bound to. */
   stage: z.string().optional(),
+  /** For `cli`: the value the error must show after `got ` (as printed: JSON, or `nothing`). */
+  got: z.string().optional(),
+  /**
+   * For `cli`: the cdk.json context of the project it runs in, over the meters fixture's; a null
+   * removes the key. Without it, the case runs in a project naming the meters fixture.
+   */
+  project: z.record(z.string(), jsonValue).optional(),
   /** The product does not refuse this one as specified yet; the test is expected to fail (see the reply). */
 });
 type BadInput = z.infer<typeof badInputSchema>;
 
 const TODAY = dateOf(new Date());
+const FIXTURES = join(__dirname, '..', 'fixtures', 'pipelines');
 
-/** `@today` in the corpus stands for the current UTC date (a date that has not happened yet). */
-function withToday(value: JsonValue): JsonValue {
+/**
+ * `@today` in the corpus stands for the current UTC date (a date that has not happened yet), and
+ * `@fixtures/` for the folder of the fixture pipelines (an absolute path).
+ */
+function expandPlaceholders(value: JsonValue): JsonValue {
   if (value === '@today') return TODAY;
-  if (Array.isArray(value)) return value.map(withToday);
+  if (typeof value === 'string') return value.replaceAll('@fixtures/', `${FIXTURES}/`);
+  if (Array.isArray(value)) return value.map(expandPlaceholders);
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, withToday(inner)]));
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, expandPlaceholders(inner)]));
   }
   return value;
+}
+
+/** The same placeholders in the text an error must contain; `@project` is the project's folder. */
+function withPlaceholders(text: string, project: string): string {
+  return text
+    .replaceAll('@fixtures/', `${FIXTURES}/`)
+    .replaceAll('@fixtures', FIXTURES)
+    .replaceAll('@project', project);
 }
 
 const corpus: BadInput[] = z
   .strictObject({ $comment: z.string(), cases: z.array(badInputSchema).min(40) })
   .parse(JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'bad-inputs.json'), 'utf8')))
-  .cases.map((entry) => ({ ...entry, input: withToday(entry.input) }));
+  .cases.map((entry) => ({
+    ...entry,
+    input: expandPlaceholders(entry.input),
+    ...(entry.project === undefined
+      ? {}
+      : { project: expandPlaceholders(entry.project) as Record<string, JsonValue> }),
+  }));
 
 const inProcess = corpus.filter((entry) => entry.surface !== 'cli');
 const cliCases = corpus.filter((entry) => entry.surface === 'cli');
 
 function caseName(entry: BadInput): string {
-  const shown = JSON.stringify(entry.input);
+  const shown = JSON.stringify(entry.project === undefined ? entry.input : [entry.project, entry.input]);
   return `refuses ${entry.surface} (${entry.note}): ${shown.length > 90 ? `${shown.slice(0, 87)}...` : shown}`;
 }
 
@@ -96,6 +125,8 @@ const SEED_DATES = ['2026-10-01', '2026-10-02', '2026-10-03'];
 
 let root: string;
 let dataDir: string;
+/** The project the CLI cases run in: its cdk.json names the meters fixture. */
+let project: string;
 let services: LocalServices | undefined;
 let workflows: LocalWorkflows;
 let definitions: WorkflowDefinitions;
@@ -109,8 +140,14 @@ function open(): LocalServices {
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'hindsight-bad-input-'));
   dataDir = join(root, 'data');
+  project = fixtureProject();
   definitions = testWorkflowDefinitions('bad-input', pipeline);
-  services = await openLocalServices({ dataDir, pipeline, params: { rowsPerDay: 100 } });
+  services = await openLocalServices({
+    dataDir,
+    pipeline,
+    migrationsDirectory: METERS.migrationsDirectory,
+    params: { rowsPerDay: '100' },
+  });
   workflows = await LocalWorkflows.create(services, definitions, { pauseMs: 20 });
   for (const date of SEED_DATES) {
     const outcome = await workflows.start('daily', { date }).done;
@@ -120,7 +157,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await services?.close();
-  rmSync(root, { recursive: true, force: true });
+  for (const directory of [root, project]) if (directory) rmSync(directory, { recursive: true, force: true });
   console.log(
     `Bad inputs refused: ${tally.refused} of ${corpus.length} ` +
       `(${inProcess.length} execution and handler inputs in ${tally.seconds.inProcess.toFixed(1)} s, ` +
@@ -217,7 +254,8 @@ describe('execution and handler inputs', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// CLI: a child process per case, on the seeded data directory (closed here, so the CLI could open it)
+// CLI: a child process per case, on the seeded data directory (closed here, so the CLI could open it),
+// in the meters project or in one whose cdk.json the case spells out
 
 /** Every file of the data directory with its size and modification time: any open leaves a trace. */
 function fingerprint(directory: string): string[] {
@@ -236,7 +274,21 @@ function fingerprint(directory: string): string[] {
   return files.sort();
 }
 
-describe('CLI flags', () => {
+/** A project whose cdk.json has the meters fixture's context with `context` over it (null removes a key). */
+function projectWith(context: Readonly<Record<string, JsonValue>>): string {
+  const folder = fixtureProject();
+  const cdkJson = JSON.parse(readFileSync(join(folder, 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
+  for (const [key, value] of Object.entries(context)) {
+    if (value === null) delete cdkJson.context[key];
+    else cdkJson.context[key] = value;
+  }
+  writeFileSync(join(folder, 'cdk.json'), `${JSON.stringify(cdkJson, null, 2)}\n`);
+  return folder;
+}
+
+describe('CLI flags and the project', () => {
   let before: StateChecksum;
   let files: string[];
   let started = 0;
@@ -255,21 +307,34 @@ describe('CLI flags', () => {
 
   it.each(cliCases.map((entry) => [caseName(entry), entry] as const))('%s', async (_name, entry) => {
     const argv = z.array(z.string()).parse(entry.input);
+    const cwd = entry.project === undefined ? project : projectWith(entry.project);
 
-    const result = await runCliProcess(['--data-dir', dataDir, ...argv]);
-    tally.cli++;
+    try {
+      const result = await runCliProcess(['--data-dir', dataDir, ...argv], 60_000, cwd);
+      tally.cli++;
 
-    expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 2, stdout: '' });
-    expect(result.stderr).toContain(`Invalid ${entry.field}: got `);
-    expect(result.stderr).toContain(entry.expect);
-    expect(result.stderr).toContain('Nothing was changed.');
-    // The CLI refused before opening the data directory: not one file was touched.
-    expect(fingerprint(dataDir)).toEqual(files);
-    tally.refused++;
+      expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 2, stdout: '' });
+      expect(result.stderr).toContain(
+        `Invalid ${entry.field}: got ${withPlaceholders(entry.got ?? '', cwd)}`,
+      );
+      expect(result.stderr).toContain(withPlaceholders(entry.expect, cwd));
+      expect(result.stderr).toContain('Nothing was changed.');
+      // The CLI refused before opening the data directory: not one file was touched, nor the project.
+      expect(fingerprint(dataDir)).toEqual(files);
+      expect(readdirSync(cwd)).toEqual(['cdk.json']);
+      tally.refused++;
+    } finally {
+      if (cwd !== project) rmSync(cwd, { recursive: true, force: true });
+    }
   });
 
   it('leaves every row and the lease as they were after all the refused invocations', async () => {
-    services = await openLocalServices({ dataDir, pipeline, params: { rowsPerDay: 100 } });
+    services = await openLocalServices({
+      dataDir,
+      pipeline,
+      migrationsDirectory: METERS.migrationsDirectory,
+      params: { rowsPerDay: '100' },
+    });
     const after = await stateChecksum(services);
     expect(after).toEqual(before);
     expect(after.lease?.holder).toBeNull();

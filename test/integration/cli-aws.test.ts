@@ -4,6 +4,9 @@
  * executions and Map Runs, and the RDS Data API runs the statements for real on an embedded
  * PostgreSQL (test/support/data-api-emulator.ts). Each test records the exact requests sent.
  */
+
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   CloudFormationClient,
   CloudFormationServiceException,
@@ -25,15 +28,17 @@ import { EXIT } from '../../cli/program';
 import type { StatusReport } from '../../cli/status-view';
 import { DataApiSqlClient } from '../../lambdas/adapters/data-api-sql';
 import { dateRange } from '../../lambdas/engine/dates';
-import { formatPlan, planBackfill } from '../../lambdas/engine/planner';
+import { formatPlan, planBackfill } from '../../lambdas/engine/plan';
 import { readLedger, toEntry } from '../../lambdas/ledger/ledger-store';
-import { defaultMigrationsDirectory, loadMigrations, migrate } from '../../lambdas/ledger/migrator';
+import { loadMigrations, migrate } from '../../lambdas/ledger/migrator';
 import { runStage } from '../../lambdas/workflow/stage-runner';
 import { OUTPUTS } from '../../lib/stack-outputs';
-import { pipeline } from '../../pipeline/stages';
-import { pipeline as transformV2 } from '../../pipeline/test/fixtures/stages-transform-v2';
+import { pipeline } from '../fixtures/pipelines/meters';
+import { pipeline as validateV2 } from '../fixtures/pipelines/meters-validate-v2';
 import { runCliInProcess } from '../support/cli-in-process';
 import { DataApiEmulator } from '../support/data-api-emulator';
+import { METERS } from '../support/fixture-pipelines';
+import { fixtureProject } from '../support/fixture-project';
 
 const cloudFormation = mockClient(CloudFormationClient);
 const dynamo = mockClient(DynamoDBClient);
@@ -45,7 +50,8 @@ const ACCOUNT = '123456789012';
 const NOW = new Date('2026-11-24T09:00:00Z');
 const FIRST = '2026-11-10';
 const LAST = '2026-11-23';
-const V2 = ['--stages', 'test/fixtures/stages-transform-v2.ts'];
+/** The rehearsed change: validate v2, which also drops readings under 0.1 kWh. */
+const V2 = ['--stages', join(__dirname, '..', 'fixtures', 'pipelines', 'meters-validate-v2.ts')];
 const AWS = ['--aws', '--region', REGION];
 
 const stack = {
@@ -68,6 +74,8 @@ const execution = (machine: string, name: string) =>
   `${machine.replace(':stateMachine:', ':execution:')}:${name}`;
 
 let database: DataApiEmulator;
+/** The project the CLI runs in: its cdk.json names the meters fixture. */
+let project: string;
 
 /** The deployed stack's answers when nothing goes wrong. */
 function deployedStack(): void {
@@ -88,7 +96,7 @@ function awsError(
 }
 
 /** Runs the CLI in this process (so the mocks apply), piped, on the test's clock, polling at once. */
-const cli = (args: readonly string[]) => runCliInProcess(args, { now: NOW, pollMs: 0 });
+const cli = (args: readonly string[]) => runCliInProcess(args, { now: NOW, pollMs: 0, cwd: project });
 
 /** Every AWS request made so far, by client, as `Command input` pairs. */
 function requests(): string[] {
@@ -103,6 +111,7 @@ function requests(): string[] {
 beforeAll(async () => {
   // A ledger as a deployed stack would have it: migrations and two weeks of the v1 pipeline,
   // written through the Data API adapter.
+  project = fixtureProject();
   database = await DataApiEmulator.create();
   database.route(rds);
   const sql = new DataApiSqlClient({
@@ -111,7 +120,7 @@ beforeAll(async () => {
     database: stack.database,
     client: new RDSDataClient({ region: REGION }),
   });
-  await migrate(sql, loadMigrations(defaultMigrationsDirectory()));
+  await migrate(sql, loadMigrations(METERS.migrationsDirectory));
   let token = 0;
   for (const date of dateRange(FIRST, LAST)) {
     token++;
@@ -120,7 +129,7 @@ beforeAll(async () => {
         sql,
         pipeline,
         { stage, date, fenceToken: token, executionId: execution(stack.daily, `daily-${date}`) },
-        { rowsPerDay: 40 },
+        { rowsPerDay: '40' },
       );
     }
   }
@@ -128,6 +137,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await database?.close();
+  if (project) rmSync(project, { recursive: true, force: true });
 });
 
 beforeEach(() => {
@@ -151,29 +161,29 @@ describe('hindsight --aws plan', () => {
     const ledger = (await readLedger(sql)).map(toEntry);
     const plan = planBackfill({
       mode: 'auto',
-      pipeline: transformV2,
+      pipeline: validateV2,
       ledger,
       today: '2026-11-24',
       maxDays: 3660,
       transitions: [],
       appliedTransitions: new Map(),
     });
-    expect(result.stdout).toBe(formatPlan(plan, transformV2));
-    expect(result.stdout).toContain(`${FIRST} .. ${LAST}  (14 dates)  from transform`);
+    expect(result.stdout).toBe(formatPlan(plan, validateV2));
+    expect(result.stdout).toContain(`${FIRST} .. ${LAST}  (14 dates)  from validate`);
     expect(requests()).toEqual([`DescribeStacksCommand {"StackName":"Hindsight"}`]);
   });
 
   it('reads the stack named by --stack', async () => {
     // Prepare
     cloudFormation.reset();
-    cloudFormation.on(DescribeStacksCommand, { StackName: 'Orders-Prod' }).resolves({
+    cloudFormation.on(DescribeStacksCommand, { StackName: 'Meters-Prod' }).resolves({
       Stacks: [
-        { StackName: 'Orders-Prod', StackStatus: 'CREATE_COMPLETE', CreationTime: NOW, Outputs: outputs },
+        { StackName: 'Meters-Prod', StackStatus: 'CREATE_COMPLETE', CreationTime: NOW, Outputs: outputs },
       ],
     });
 
     // Act
-    const result = await cli([...AWS, '--stack', 'Orders-Prod', 'plan', '--json']);
+    const result = await cli([...AWS, '--stack', 'Meters-Prod', 'plan', '--json']);
 
     // Assess
     expect(result.code).toBe(EXIT.ok);
@@ -316,7 +326,7 @@ describe('hindsight --aws backfill', () => {
       '--to',
       LAST,
       '--start-stage',
-      'rolling',
+      'trend',
       '--yes',
       '--no-wait',
     ]);
@@ -324,7 +334,7 @@ describe('hindsight --aws backfill', () => {
     // Assess
     expect(result).toMatchObject({ code: EXIT.ok, stderr: '' });
     expect(result.stdout).toContain('Not waiting for it (--no-wait)');
-    const input = { mode: 'explicit', from: '2026-11-20', to: LAST, startStage: 'rolling' };
+    const input = { mode: 'explicit', from: '2026-11-20', to: LAST, startStage: 'trend' };
     expect(requests()).toEqual([
       `DescribeStacksCommand {"StackName":"Hindsight"}`,
       `StartExecutionCommand ${JSON.stringify({ stateMachineArn: stack.backfill, input: JSON.stringify(input) })}`,
@@ -340,7 +350,7 @@ describe('hindsight --aws backfill', () => {
       status: 'FAILED',
       startDate: NOW,
       error: 'StageFailedError',
-      cause: 'Stage transform failed for 2026-11-15: division by zero',
+      cause: 'Stage validate failed for 2026-11-15: division by zero',
     });
     sfn.on(ListMapRunsCommand).resolves({ mapRuns: [] });
 
@@ -350,7 +360,7 @@ describe('hindsight --aws backfill', () => {
     // Assess
     expect(result.code).toBe(EXIT.failed);
     expect(result.stderr).toBe(
-      'Backfill failed: StageFailedError: Stage transform failed for 2026-11-15: division by zero',
+      'Backfill failed: StageFailedError: Stage validate failed for 2026-11-15: division by zero',
     );
   });
 
@@ -421,7 +431,7 @@ describe('hindsight --aws run', () => {
     // Assess
     expect(result).toMatchObject({ code: EXIT.ok, stderr: '' });
     expect(result.stdout).toMatch(
-      new RegExp(`^${LAST}  ingest 10 · transform 11 · aggregate 12 · rolling 13 · publish 14`),
+      new RegExp(`^${LAST}  collect 10 · validate 11 · summarize 12 · trend 13 · report 14`),
     );
     expect(requests()).toEqual([
       `DescribeStacksCommand {"StackName":"Hindsight"}`,
@@ -574,8 +584,8 @@ describe('hindsight --aws: bad usage is refused before any AWS call', () => {
       'Invalid --database-url: got "postgres://127.0.0.1/x"; expected no --database-url with --aws',
     ],
     [
-      ['--aws', '--rows-per-day', '10', 'status'],
-      'Invalid --rows-per-day: got "10"; expected no --rows-per-day with --aws',
+      ['--aws', '--param', 'rowsPerDay=10', 'status'],
+      'Invalid --param: got "rowsPerDay=10"; expected no --param with --aws',
     ],
     [
       [...AWS, '--stack', 'my stack', 'plan'],
@@ -603,7 +613,7 @@ describe('hindsight --aws: bad usage is refused before any AWS call', () => {
       'Invalid date: got "2026-11-24"; expected a date up to yesterday',
     ],
     [
-      [...AWS, 'backfill', '--from', '2026-11-20', '--to', '2026-11-10', '--start-stage', 'rolling'],
+      [...AWS, 'backfill', '--from', '2026-11-20', '--to', '2026-11-10', '--start-stage', 'trend'],
       'Invalid to: got "2026-11-10"',
     ],
   ])('refuses %j', async (args, message) => {

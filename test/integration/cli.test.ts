@@ -2,24 +2,30 @@
  * `hindsight` end to end, as a user runs it: a child process per command, on a temporary data
  * directory, output piped (no terminal). Catch-up runs, status, a rehearsed code change
  * (`--stages`) planned and backfilled, bad input refused with exit 2 and nothing touched, and a
- * second process on the same data directory refused while the first runs.
+ * second process on the same data directory refused while the first runs. Every command runs in a
+ * fixture project whose cdk.json names the meters pipeline (collect → validate → summarize → trend
+ * → report), whatever this repository's own cdk.json names.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StatusReport } from '../../cli/status-view';
 import { PgliteSqlClient } from '../../lambdas/adapters/pglite-sql';
 import { addDays, dateOf, dateRange } from '../../lambdas/engine/dates';
-import type { BackfillPlan } from '../../lambdas/engine/planner';
+import type { BackfillPlan } from '../../lambdas/engine/plan';
 import { type HistoryRow, readHistory } from '../../lambdas/ledger/ledger-store';
 import { type CliResult, hindsight, snapshotTree, startHindsight } from '../support/cli';
+import { fixtureProject } from '../support/fixture-project';
 
-const ROWS = ['--rows-per-day', '100'];
-const FIXTURE = 'test/fixtures/stages-transform-v2.ts';
-const STAGES = ['ingest', 'transform', 'aggregate', 'rolling', 'publish'];
+const ROWS = ['--param', 'rowsPerDay=100'];
+/** The rehearsed change: validate v2, which also drops readings under 0.1 kWh. */
+const FIXTURE = join(__dirname, '..', 'fixtures', 'pipelines', 'meters-validate-v2.ts');
+const STAGES = ['collect', 'validate', 'summarize', 'trend', 'report'];
 const DATE_FORM = 'expected a real calendar date written as YYYY-MM-DD';
 
 let root: string;
+/** The project every command runs in. */
+let project: string;
 /** Scenario directories; `main` is also the populated directory the bad-input checks must leave alone. */
 let main: string;
 const timings: string[] = [];
@@ -27,16 +33,17 @@ const timings: string[] = [];
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'hindsight-cli-'));
   main = join(root, 'main');
+  project = fixtureProject();
 });
 
 afterAll(() => {
   console.log(`hindsight CLI wall times:\n${timings.join('\n')}`);
-  if (root) rmSync(root, { recursive: true, force: true });
+  for (const directory of [root, project]) if (directory) rmSync(directory, { recursive: true, force: true });
 });
 
-/** Runs `hindsight` on `dataDir` and records its wall time. */
+/** Runs `hindsight` on `dataDir`, in the project, and records its wall time. */
 async function cli(dataDir: string, args: readonly string[]): Promise<CliResult> {
-  const result = await hindsight(['--data-dir', dataDir, ...args]);
+  const result = await hindsight(['--data-dir', dataDir, ...args], { cwd: project });
   timings.push(
     `  ${(result.ms / 1000).toFixed(1).padStart(6)} s  exit ${result.code}  hindsight ${args.join(' ')}`,
   );
@@ -61,7 +68,7 @@ function scenarioDir(name: string): string {
 
 /** The dates a `run` printed a result line for, in order. */
 function datesRun(stdout: string): string[] {
-  return [...stdout.matchAll(/^(\d{4}-\d{2}-\d{2}) {2}ingest \d+ · transform/gm)].map((match) => match[1]);
+  return [...stdout.matchAll(/^(\d{4}-\d{2}-\d{2}) {2}collect \d+ · validate/gm)].map((match) => match[1]);
 }
 
 /** The whole run history of a closed data directory. */
@@ -94,17 +101,17 @@ describe('hindsight, from a fresh data directory to a rehearsed code change', ()
     expect(status.lease?.holder ?? null).toBeNull();
   });
 
-  it('plans a changed transform as a rerun from transform on every date, 80 stage-runs instead of 100', async () => {
+  it('plans a changed validate as a rerun from validate on every date, 80 stage-runs instead of 100', async () => {
     const plan = JSON.parse(
       succeeded(await cli(main, ['--stages', FIXTURE, ...ROWS, 'plan', '--json'])),
     ) as BackfillPlan;
     expect(plan.dates.map((date) => date.date)).toEqual(dateRange('2026-01-01', '2026-01-20'));
     for (const date of plan.dates) {
-      expect(date).toMatchObject({ startStage: 'transform', stages: STAGES.slice(1) });
+      expect(date).toMatchObject({ startStage: 'validate', stages: STAGES.slice(1) });
       expect(date.reasons).toContainEqual({
         kind: 'code-stale',
-        stage: 'transform',
-        changes: [{ stage: 'transform', recorded: 1, code: 2 }],
+        stage: 'validate',
+        changes: [{ stage: 'validate', recorded: 1, code: 2 }],
       });
     }
     expect(plan.totals).toEqual({ dates: 20, stageRuns: 80, fullRerunStageRuns: 100 });
@@ -133,8 +140,8 @@ describe('hindsight, from a fresh data directory to a rehearsed code change', ()
     const status = JSON.parse(statusAfterBackfill) as StatusReport;
     expect(status.counts).toEqual({ fresh: 100, stale: 0, missing: 0 });
     expect(status.lease?.holder ?? null).toBeNull();
-    expect(status.lastRuns.at(-1)).toMatchObject({ date: '2026-01-20', stage: 'publish' });
-    expect(status.lastRuns.find((run) => run.stage === 'transform')).toMatchObject({ version: 2 });
+    expect(status.lastRuns.at(-1)).toMatchObject({ date: '2026-01-20', stage: 'report' });
+    expect(status.lastRuns.find((run) => run.stage === 'validate')).toMatchObject({ version: 2 });
   });
 
   it('finds nothing to do on a second backfill --auto and changes nothing', async () => {
@@ -145,7 +152,7 @@ describe('hindsight, from a fresh data directory to a rehearsed code change', ()
     // 100 daily stage-runs, 80 backfilled; the dry run and the second backfill added none.
     const runs = await history(main);
     expect(runs).toHaveLength(180);
-    expect(runs.filter((run) => run.stage === 'transform' && run.version === 2)).toHaveLength(20);
+    expect(runs.filter((run) => run.stage === 'validate' && run.version === 2)).toHaveLength(20);
   });
 });
 
@@ -170,16 +177,10 @@ describe('hindsight on a data directory another process is using', () => {
   it('refuses a second command with a message naming the directory, while the first runs to the end', async () => {
     const dataDir = scenarioDir('two-processes');
     const dates = dateRange('2026-03-01', '2026-04-29');
-    const first = startHindsight([
-      '--data-dir',
-      dataDir,
-      ...ROWS,
-      'run',
-      '--from',
-      dates[0],
-      '--to',
-      dates.at(-1)!,
-    ]);
+    const first = startHindsight(
+      ['--data-dir', dataDir, ...ROWS, 'run', '--from', dates[0], '--to', dates.at(-1)!],
+      { cwd: project },
+    );
     let firstEnded = 0;
     const firstResult = first.result.then((result) => {
       firstEnded = result.endedAt;
@@ -247,10 +248,10 @@ describe('hindsight given bad input', () => {
           '--to',
           '2026-01-05',
           '--start-stage',
-          'transfrom',
+          'valdiate',
           '--yes',
         ],
-        message: `Invalid startStage: got "transfrom"; expected one of ${STAGES.join(', ')}`,
+        message: `Invalid startStage: got "valdiate"; expected one of ${STAGES.join(', ')}`,
       },
       {
         args: ['run', '--dates', '2026-01-01'],
@@ -270,11 +271,11 @@ describe('hindsight given bad input', () => {
         message: `Invalid date: got "${today}"; expected a date up to yesterday (${yesterday})`,
       },
       {
-        args: ['backfill', '--auto', '--start-stage', 'transform', '--yes'],
-        message: 'Invalid --start-stage: got "transform"; expected no --start-stage with --auto',
+        args: ['backfill', '--auto', '--start-stage', 'validate', '--yes'],
+        message: 'Invalid --start-stage: got "validate"; expected no --start-stage with --auto',
       },
       {
-        args: ['backfill', '--from', '2026-01-01', '--start-stage', 'transform', '--yes'],
+        args: ['backfill', '--from', '2026-01-01', '--start-stage', 'validate', '--yes'],
         message: `Invalid to: got nothing; ${DATE_FORM}, e.g. 2026-01-31 (explicit mode needs from, to and startStage)`,
       },
       {
@@ -312,5 +313,7 @@ describe('hindsight given bad input', () => {
     expect(snapshotTree(dataDir)).toEqual(before);
     expect(existsSync(neverCreated)).toBe(false);
     expect(existsSync(join(root, 'no'))).toBe(false);
+    // Nor did any write into the project.
+    expect(readdirSync(project)).toEqual(['cdk.json']);
   });
 });

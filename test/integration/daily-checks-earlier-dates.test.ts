@@ -10,9 +10,9 @@ import { defineStage } from '../../lambdas/engine/stage';
 import { readHistory } from '../../lambdas/ledger/ledger-store';
 import type { WorkflowDefinitions } from '../../lib/workflow-definitions';
 import type { ExecutionOutcome } from '../../local/local-workflows';
-import { pipeline as original } from '../../pipeline/stages';
-import { publish } from '../../pipeline/stages/publish';
-import { pipeline as transformV2 } from '../../pipeline/test/fixtures/stages-transform-v2';
+import { pipeline as original } from '../fixtures/pipelines/meters';
+import { report } from '../fixtures/pipelines/meters/stages/report';
+import { pipeline as validateV2 } from '../fixtures/pipelines/meters-validate-v2';
 import { dumpTables } from '../support/databases';
 import {
   backfillOutput,
@@ -26,7 +26,7 @@ import {
 import { databaseChecksum, readLease } from '../support/state-checksum';
 import { testWorkflowDefinitions } from '../support/test-definitions';
 
-const params = { rowsPerDay: 100 };
+const params = { rowsPerDay: '100' };
 const DATES = dateRange('2026-01-01', '2026-01-14');
 const NEW_DATE = '2026-01-15';
 const OWNED_TABLES = original.stages.flatMap((stage) => stage.owns);
@@ -36,16 +36,16 @@ const OWNED_TABLES = original.stages.flatMap((stage) => stage.owns);
  */
 const UNCHANGED = { except: ['hindsight_fence', 'hindsight_due_dates'] };
 
-/** publish v2: the trend thresholds move; no stage reads publish, let alone over a window. */
-const publishV2 = definePipeline(
+/** report v2: the trend is written in capitals; no stage reads report, let alone over a window. */
+const reportV2 = definePipeline(
   original.stages.map((stage) =>
-    stage.name === 'publish'
+    stage.name === 'report'
       ? defineStage({
-          ...publish,
-          version: publish.version + 1,
+          ...report,
+          version: report.version + 1,
           run: async (context) => {
-            const written = await publish.run(context);
-            await context.sql.query(`UPDATE sales_report SET trend = upper(trend) WHERE day = $1::date`, [
+            const written = await report.run(context);
+            await context.sql.query(`UPDATE usage_report SET trend = upper(trend) WHERE day = $1::date`, [
               context.date,
             ]);
             return written;
@@ -114,8 +114,8 @@ describe('a date whose daily run wrote nothing', () => {
       expect(failed(nextDay)).toMatchObject({ error: 'EarlierDatesStaleError' });
       expect((await backfill.done).status).toBe('SUCCEEDED');
       expect(await plannedDates(sql, backfill.executionId)).toEqual([
-        [NEW_DATE, 'ingest'],
-        ['2026-01-16', 'ingest'],
+        [NEW_DATE, 'collect'],
+        ['2026-01-16', 'collect'],
       ]);
       const done = (await readHistory(sql)).filter((run) => run.executionId === backfill.executionId);
       expect(done.map((run) => `${run.date} ${run.stage}`)).toEqual(
@@ -126,10 +126,10 @@ describe('a date whose daily run wrote nothing', () => {
 });
 
 describe('the daily run, before its first stage', () => {
-  it('refuses to run on top of earlier dates a transform change will rewrite, writes nothing, and the backfill it names runs them and then this date, in order', async () => {
-    // Prepare: v1 history, then transform v2 deployed
+  it('refuses to run on top of earlier dates a validate change will rewrite, writes nothing, and the backfill it names runs them and then this date, in order', async () => {
+    // Prepare: v1 history, then validate v2 deployed
     const store = await kind.copy(baseline);
-    await withSession(store, transformV2, async (session) => {
+    await withSession(store, validateV2, async (session) => {
       const { sql } = session.services.deps;
       const before = await databaseChecksum(sql, UNCHANGED);
       const tokenBefore = (await readLease(session.services))?.token ?? 0;
@@ -138,11 +138,11 @@ describe('the daily run, before its first stage', () => {
       const daily = session.workflows.start('daily', { date: NEW_DATE });
       const { error, cause } = failed(await daily.done);
 
-      // Assess: refused with the dates rolling reads, where they rerun from and why
+      // Assess: refused with the dates trend reads, where they rerun from and why
       expect(error).toBe('EarlierDatesStaleError');
       expect(cause).toContain(`The daily run for ${NEW_DATE} did not run: 6 earlier dates it reads`);
       expect(cause).toContain(
-        '2026-01-09 .. 2026-01-14 (6 dates): rerun from transform, read by rolling; why: code changed: transform v1 → v2',
+        '2026-01-09 .. 2026-01-14 (6 dates): rerun from validate, read by trend; why: code changed: validate v1 → v2',
       );
       const suggested = '{"mode": "auto"}';
       expect(cause).toContain(`Start the backfill ${suggested}`);
@@ -154,10 +154,10 @@ describe('the daily run, before its first stage', () => {
       const backfill = session.workflows.start('backfill', JSON.parse(suggested));
       backfillOutput(await backfill.done);
 
-      // Assess: every earlier date from transform, then the new date from ingest, in date order
+      // Assess: every earlier date from validate, then the new date from collect, in date order
       expect(await plannedDates(sql, backfill.executionId)).toEqual([
-        ...DATES.map((date) => [date, 'transform']),
-        [NEW_DATE, 'ingest'],
+        ...DATES.map((date) => [date, 'validate']),
+        [NEW_DATE, 'collect'],
       ]);
       const order = (await readHistory(sql))
         .filter((run) => run.executionId === backfill.executionId)
@@ -168,7 +168,7 @@ describe('the daily run, before its first stage', () => {
 
       // The tables are those of the new code run from scratch, and the next day runs.
       const fresh = await kind.fresh();
-      const expected = await withSession(fresh, transformV2, async (reference) => {
+      const expected = await withSession(fresh, validateV2, async (reference) => {
         await reference.daily([...DATES, NEW_DATE]);
         return dumpTables(reference.services.deps.sql, OWNED_TABLES);
       });
@@ -177,9 +177,9 @@ describe('the daily run, before its first stage', () => {
     });
   });
 
-  it('runs after a change to publish, which no stage reads over a window', async () => {
+  it('runs after a change to report, which no stage reads over a window', async () => {
     const store = await kind.copy(baseline);
-    await withSession(store, publishV2, async (session) => {
+    await withSession(store, reportV2, async (session) => {
       const daily = session.workflows.start('daily', { date: NEW_DATE });
       expect(await daily.done).toMatchObject({
         status: 'SUCCEEDED',
@@ -189,12 +189,12 @@ describe('the daily run, before its first stage', () => {
         (run) => run.executionId === daily.executionId,
       );
       expect(runs.map((run) => [run.stage, run.version])).toEqual(
-        publishV2.stages.map((stage) => [stage.name, stage.version]),
+        reportV2.stages.map((stage) => [stage.name, stage.version]),
       );
     });
   });
 
-  it("refuses when an earlier date inside rolling's window is missing, until the backfill it names has run it", async () => {
+  it("refuses when an earlier date inside trend's window is missing, until the backfill it names has run it", async () => {
     const store = await kind.fresh();
     await withSession(store, original, async (session) => {
       // Prepare: 2026-01-06 never ran
@@ -208,7 +208,7 @@ describe('the daily run, before its first stage', () => {
       // Assess
       expect(error).toBe('EarlierDatesStaleError');
       expect(cause).toContain(
-        '2026-01-06 (1 date): rerun from ingest, read by rolling; why: ingest has not run',
+        '2026-01-06 (1 date): rerun from collect, read by trend; why: collect has not run',
       );
       await expectNothingWritten(session, before, daily.executionId);
 
@@ -216,8 +216,8 @@ describe('the daily run, before its first stage', () => {
       const backfill = session.workflows.start('backfill', { mode: 'auto', to: '2026-01-07' });
       backfillOutput(await backfill.done);
       expect(await plannedDates(session.services.deps.sql, backfill.executionId)).toEqual([
-        ['2026-01-06', 'ingest'],
-        ['2026-01-07', 'ingest'],
+        ['2026-01-06', 'collect'],
+        ['2026-01-07', 'collect'],
       ]);
       await session.daily(['2026-01-08']);
     });
@@ -232,11 +232,11 @@ describe('the daily run, before its first stage', () => {
         await session.workflows.start('backfill', {
           from: '2026-01-04',
           to: '2026-01-14',
-          startStage: 'ingest',
+          startStage: 'collect',
         }).done,
       );
 
-      // Act & Assess: rolling on 2026-01-15 reads 2026-01-09 .. 2026-01-14, all fresh
+      // Act & Assess: trend on 2026-01-15 reads 2026-01-09 .. 2026-01-14, all fresh
       await session.daily([NEW_DATE]);
     });
   });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { DynamoDbLeaseStore } from '../../lambdas/adapters/dynamodb-lease-store';
 import { dateOf, dateRange } from '../../lambdas/engine/dates';
 import type { Pipeline } from '../../lambdas/engine/pipeline';
-import { planBackfill } from '../../lambdas/engine/planner';
+import { planBackfill } from '../../lambdas/engine/plan';
 import type { PipelineParams } from '../../lambdas/engine/stage';
 import { type HistoryRow, readHistory, readLedger, toEntry } from '../../lambdas/ledger/ledger-store';
 import type { WorkflowDefinitions } from '../../lib/workflow-definitions';
@@ -23,11 +23,12 @@ import {
   LocalWorkflows,
   type TaskEvent,
 } from '../../local/local-workflows';
-import { pipeline as repositoryPipeline } from '../../pipeline/stages';
-import { pipeline as transformV2Pipeline } from '../../pipeline/test/fixtures/stages-transform-v2';
+import { pipeline as meters } from '../fixtures/pipelines/meters';
+import { pipeline as validateV2Pipeline } from '../fixtures/pipelines/meters-validate-v2';
+import { METERS } from '../support/fixture-pipelines';
 import { plannedDates } from '../support/local-stores';
 
-const PARAMS: PipelineParams = { rowsPerDay: 100 };
+const PARAMS: PipelineParams = { rowsPerDay: '100' };
 /**
  * Between lease attempts and before Retry/Wait states. The daily gives up after 120 attempts (2 h of
  * 1-minute polls in AWS), so locally it waits about 120 × PAUSE_MS: well above a 20-date backfill here.
@@ -47,11 +48,17 @@ beforeAll(async () => {
   baseDir = join(root, 'base', 'data');
   const services = await openLocalServices({
     dataDir: baseDir,
-    pipeline: repositoryPipeline,
+    pipeline: meters,
+    migrationsDirectory: METERS.migrationsDirectory,
     params: PARAMS,
   });
   try {
-    definitions = cachedWorkflowDefinitions(services.dataDir, repositoryPipeline);
+    definitions = cachedWorkflowDefinitions(
+      services.dataDir,
+      METERS,
+      { pipeline: meters, transitions: [] },
+      {},
+    );
     const workflows = await LocalWorkflows.create(services, definitions, { pauseMs: PAUSE_MS });
     for (const date of DATES) {
       const outcome = await workflows.start('daily', { date }).done;
@@ -96,7 +103,12 @@ async function trial(
   mkdirSync(join(root, name));
   const dataDir = join(root, name, 'data');
   cpSync(baseDir, dataDir, { recursive: true });
-  const services = await openLocalServices({ dataDir, pipeline, params: PARAMS });
+  const services = await openLocalServices({
+    dataDir,
+    pipeline,
+    migrationsDirectory: METERS.migrationsDirectory,
+    params: PARAMS,
+  });
   try {
     const backfillEvents: TaskEvent[] = [];
     let daily: LocalExecution | undefined;
@@ -179,7 +191,7 @@ function expectWaitedAndRan(name: string, result: Trial, pipeline: Pipeline): vo
   expect(result.dailyOutcome).toMatchObject({ status: 'SUCCEEDED' });
   const backfillRuns = result.history.filter((run) => run.executionId === result.backfill.executionId);
   const dailyRuns = result.history.filter((run) => run.executionId === result.daily.executionId);
-  // 20 dates from transform: 4 stages each.
+  // 20 dates from validate: 4 stages each.
   expect(backfillRuns).toHaveLength(DATES.length * (pipeline.names.length - 1));
   expect(dailyRuns.map((run) => [run.date, run.stage, run.version])).toEqual(
     pipeline.stages.map((stage) => [NEW_DATE, stage.name, stage.version]),
@@ -198,22 +210,22 @@ function expectWaitedAndRan(name: string, result: Trial, pipeline: Pipeline): vo
 
 describe('a daily run started during a backfill', () => {
   it('waits for the backfill to release the lease, then runs its date with every stage', async () => {
-    const result = await trial('first-prepare-date', transformV2Pipeline, (events) =>
+    const result = await trial('first-prepare-date', validateV2Pipeline, (events) =>
       events.some((event) => event.state === 'Prepare Date'),
     );
-    expectWaitedAndRan('first-prepare-date', result, transformV2Pipeline);
+    expectWaitedAndRan('first-prepare-date', result, validateV2Pipeline);
   });
 
   it('started before the backfill takes the lease, runs after it on fresh dates, or is refused and stays due until a backfill runs it', async () => {
     let refused = false;
     const result = await trial(
       'before-acquire',
-      transformV2Pipeline,
+      validateV2Pipeline,
       (events) => events.at(-1)?.state === 'Validate And Plan',
       async (trialResult) => {
         const { dailyOutcome, services } = trialResult;
-        if (dailyOutcome.status === 'SUCCEEDED') return expectRan(trialResult, transformV2Pipeline);
-        // It took the lease first: the earlier dates rolling reads were still v1, so it wrote nothing.
+        if (dailyOutcome.status === 'SUCCEEDED') return expectRan(trialResult, validateV2Pipeline);
+        // It took the lease first: the earlier dates trend reads were still v1, so it wrote nothing.
         refused = true;
         expect(dailyOutcome).toMatchObject({ status: 'FAILED', error: 'EarlierDatesStaleError' });
         const named = '{"mode": "auto"}';
@@ -222,7 +234,7 @@ describe('a daily run started during a backfill', () => {
           trialResult.history.filter((run) => run.executionId === trialResult.daily.executionId),
         ).toEqual([]);
         // The date stays due: the running backfill planned it when its plan came after the daily's
-        // Resolve Date, else the backfill the refusal names does. Either way exactly once, from ingest.
+        // Resolve Date, else the backfill the refusal names does. Either way exactly once, from collect.
         const workflows = await LocalWorkflows.create(services, definitions, { pauseMs: PAUSE_MS });
         const again = workflows.start('backfill', JSON.parse(named));
         expect((await again.done).status).toBe('SUCCEEDED');
@@ -230,31 +242,31 @@ describe('a daily run started during a backfill', () => {
           ...(await plannedDates(services.deps.sql, trialResult.backfill.executionId)),
           ...(await plannedDates(services.deps.sql, again.executionId)),
         ].filter(([date]) => date === NEW_DATE);
-        expect(planned).toEqual([[NEW_DATE, 'ingest']]);
+        expect(planned).toEqual([[NEW_DATE, 'collect']]);
         const ledger = (await readLedger(services.deps.sql)).map(toEntry);
         expect(
           ledger
             .filter((entry) => entry.date === NEW_DATE)
             .map((entry) => entry.stage)
             .sort(),
-        ).toEqual([...transformV2Pipeline.names].sort());
-        await expectNothingLeftUpToNewDate(services, transformV2Pipeline);
+        ).toEqual([...validateV2Pipeline.names].sort());
+        await expectNothingLeftUpToNewDate(services, validateV2Pipeline);
       },
     );
     console.log(
       `before-acquire: the daily ${refused ? 'took the lease first and was refused' : 'waited and ran'}`,
     );
-    if (!refused) expectWaitedAndRan('before-acquire', result, transformV2Pipeline);
+    if (!refused) expectWaitedAndRan('before-acquire', result, validateV2Pipeline);
   });
 
   it('never interleaves with the backfill nor skips its date, wherever in the backfill it starts', async () => {
     // The events during which the backfill holds the lease: from its first "Prepare Date" to its release.
     const probe = await trial(
       'probe',
-      transformV2Pipeline,
+      validateV2Pipeline,
       (events) => events.at(-1)?.state === 'Release Lease',
     );
-    expectWaitedAndRan('probe (at "Release Lease")', probe, transformV2Pipeline);
+    expectWaitedAndRan('probe (at "Release Lease")', probe, validateV2Pipeline);
     const states = probe.backfillEvents.map((event) => event.state);
     const first = states.indexOf('Prepare Date') + 1;
     const last = states.length;
@@ -262,8 +274,8 @@ describe('a daily run started during a backfill', () => {
     console.log(`random trigger points (task event number, ${first}..${last}): ${points.join(', ')}`);
     for (const [i, k] of points.entries()) {
       const name = `random-${i + 1}-at-event-${k}`;
-      const result = await trial(name, transformV2Pipeline, (events) => events.length >= k);
-      expectWaitedAndRan(name, result, transformV2Pipeline);
+      const result = await trial(name, validateV2Pipeline, (events) => events.length >= k);
+      expectWaitedAndRan(name, result, validateV2Pipeline);
     }
   });
 });

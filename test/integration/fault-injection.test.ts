@@ -26,15 +26,16 @@ import type { AslState, JsonObject, JsonValue, WorkflowDefinitions } from '../..
 import { runStateName } from '../../lib/workflow-states';
 import { type LocalServices, openLocalServices } from '../../local/local-services';
 import { type ExecutionOutcome, LocalWorkflows, type TaskEvent } from '../../local/local-workflows';
-import { pipeline as original } from '../../pipeline/stages';
+import { pipeline as original } from '../fixtures/pipelines/meters';
 import { dumpTables, resetDatabase } from '../support/databases';
+import { METERS } from '../support/fixture-pipelines';
 import { backfillOutput, plannedDates } from '../support/local-stores';
 import { seededRandom, seedFromEnvironment } from '../support/seeded-random';
 import { databaseChecksum, readLease } from '../support/state-checksum';
 import { restoreTables, snapshotTables } from '../support/table-snapshot';
 import { testWorkflowDefinitions } from '../support/test-definitions';
 
-const params = { rowsPerDay: 100 };
+const params = { rowsPerDay: '100' };
 const DATES = dateRange('2026-10-01', '2026-10-12');
 const OWNED_TABLES = original.stages.flatMap((stage) => stage.owns);
 const random = seededRandom(seedFromEnvironment('HINDSIGHT_FAULT_SEED', 20_261_124));
@@ -53,12 +54,11 @@ class InjectedFaultError extends Error {}
 
 /** What v2 of each stage changes, applied to v1's rows for the date (row counts stay the same). */
 const V2_CHANGES: Readonly<Record<string, string>> = {
-  ingest: 'UPDATE raw_orders SET currency = upper(trim(currency)) WHERE day = $1::date',
-  transform: 'UPDATE clean_orders SET amount_eur = round(amount_eur * 0.98, 2) WHERE day = $1::date',
-  aggregate: 'UPDATE daily_sales SET units = least(units, orders * 3) WHERE day = $1::date',
-  rolling:
-    'UPDATE rolling_sales SET avg_daily_eur = round(revenue_7d_eur / days_in_window, 2) WHERE day = $1::date',
-  publish: 'UPDATE sales_report SET trend = upper(trend) WHERE day = $1::date',
+  collect: 'UPDATE meter_readings SET kwh = round(kwh * 1.02, 3) WHERE day = $1::date',
+  validate: 'UPDATE valid_readings SET kwh = round(kwh * 0.98, 3) WHERE day = $1::date',
+  summarize: 'UPDATE meter_daily SET kwh = round(kwh * 0.9, 3) WHERE day = $1::date',
+  trend: 'UPDATE meter_trend SET avg_daily_kwh = round(kwh_7d / days_in_window, 3) WHERE day = $1::date',
+  report: 'UPDATE usage_report SET trend = upper(trend) WHERE day = $1::date',
 };
 
 function faultyV2(stage: Stage, fault: Fault): Stage {
@@ -79,7 +79,7 @@ function faultyV2(stage: Stage, fault: Fault): Stage {
   });
 }
 
-/** The repository's pipeline with `name` bumped to its faulty v2. */
+/** The meters pipeline with `name` bumped to its faulty v2. */
 function changedPipeline(name: string, fault: Fault): Pipeline {
   return definePipeline(
     original.stages.map((stage) => (stage.name === name ? faultyV2(stage, fault) : stage)),
@@ -233,7 +233,12 @@ function payloadOf(task: AslState | undefined, input: JsonObject, executionId: s
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'hindsight-faults-'));
   definitions = testWorkflowDefinitions('fault-injection', original);
-  services = await openLocalServices({ dataDir: join(root, 'data'), pipeline: original, params });
+  services = await openLocalServices({
+    dataDir: join(root, 'data'),
+    pipeline: original,
+    migrationsDirectory: METERS.migrationsDirectory,
+    params,
+  });
   sql = services.deps.sql;
   // The history every scenario starts from: the original code, the daily workflow, every date.
   await runDaily(original, DATES);
@@ -330,7 +335,7 @@ describe.each(original.names.map((name) => [name]))('a backfill after %s v2 thro
 // Redrive: a failed date's inputs presented again, after the lease was released
 
 describe('a failed backfill date, redriven', () => {
-  const stage = 'transform';
+  const stage = 'validate';
   const runState = runStateName(stage);
 
   async function failOnce(): Promise<{
@@ -455,7 +460,7 @@ describe('a failed backfill date, redriven', () => {
     expect(await readLease(services)).toMatchObject({ holder: null });
     const before = await databaseChecksum(sql);
 
-    // Act: a late or redriven "Run Transform" with the failed attempt's input
+    // Act: a late or redriven "Run Validate" with the failed attempt's input
     const attempt = runStageTask(withCode(code).deps, stage, run);
 
     // Assess: without the lease, nothing may be written
@@ -489,7 +494,7 @@ async function settledAfterRelease(task: TaskEvent, code: Pipeline): Promise<boo
 describe('a backfill stopped mid-way', () => {
   it('fails nothing it leaves behind: ABORTED, the lease released by the status-change rule, and the next auto backfill ends as a from-scratch run', async () => {
     // Prepare
-    const stage = 'transform';
+    const stage = 'validate';
     const expected = await fromScratch(stage);
     await restoreTables(sql);
     const code = changedPipeline(stage, { armed: false, date: null, injected: 0 });

@@ -1,6 +1,6 @@
 /**
  * `hindsight status --html`: a real status report (daily runs on a temporary data directory, then
- * a rehearsed transform v2 so later stages are stale, one date never run), rendered as a page and
+ * a rehearsed validate v2 so later stages are stale, one date never run), rendered as a page and
  * opened in headless Chromium. The rendered DOM must hold one cell per (date, stage) with the
  * report's states, and the screenshot's pixel at each cell's centre must be that state's colour.
  *
@@ -34,23 +34,27 @@ import {
 } from '../../cli/status-page';
 import type { StatusReport } from '../../cli/status-view';
 import type { HeldLease } from '../../lambdas/engine/lease';
+import { findProject } from '../../lib/project';
 import { cachedWorkflowDefinitions } from '../../local/cached-definitions';
 import { openLocalServices } from '../../local/local-services';
 import { LocalWorkflows } from '../../local/local-workflows';
-import { pipeline as repositoryPipeline } from '../../pipeline/stages';
+import { pipeline as meters } from '../fixtures/pipelines/meters';
 import { REPOSITORY } from '../support/cli';
 import { runCliInProcess } from '../support/cli-in-process';
+import { METERS } from '../support/fixture-pipelines';
+import { fixtureProject } from '../support/fixture-project';
 import { decodePng } from '../support/png';
 
 const run = promisify(execFile);
-const FIXTURE = 'test/fixtures/stages-transform-v2.ts';
-const STAGES = ['ingest', 'transform', 'aggregate', 'rolling', 'publish'];
+/** The rehearsed change: validate v2, which also drops readings under 0.1 kWh. */
+const FIXTURE = join(__dirname, '..', 'fixtures', 'pipelines', 'meters-validate-v2.ts');
+const STAGES = ['collect', 'validate', 'summarize', 'trend', 'report'];
 /**
- * Five dates run with v1; 2026-03-04 is never run. The daily run refuses a date whose rolling
+ * Five dates run with v1; 2026-03-04 is never run. The daily run refuses a date whose trend
  * window holds a missing date, so the two after the gap are run by an explicit backfill.
  */
 const DAILY_DATES = ['2026-03-01', '2026-03-02', '2026-03-03'];
-const AFTER_GAP = { from: '2026-03-05', to: '2026-03-06', startStage: 'ingest' };
+const AFTER_GAP = { from: '2026-03-05', to: '2026-03-06', startStage: 'collect' };
 const SHOWN_DATES = ['2026-03-01', '2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05', '2026-03-06'];
 const NOW = new Date('2026-03-07T06:30:00.000Z');
 const WINDOW = { width: 1200, height: 900 };
@@ -64,12 +68,14 @@ if (CHROMIUM === undefined) {
 const withBrowser = CHROMIUM === undefined ? it.skip : it;
 
 let root: string;
+/** The project the CLI runs in: its cdk.json names the meters fixture. */
+let project: string;
 let dataDir: string;
 let report: StatusReport;
 const timings: string[] = [];
 
 /** `hindsight` in this process, output captured. */
-const cli = (args: readonly string[]) => runCliInProcess(args, { now: NOW });
+const cli = (args: readonly string[]) => runCliInProcess(args, { now: NOW, cwd: project });
 
 async function timed<T>(what: string, work: () => Promise<T>): Promise<T> {
   const began = Date.now();
@@ -83,14 +89,22 @@ async function timed<T>(what: string, work: () => Promise<T>): Promise<T> {
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'hindsight-status-page-'));
   dataDir = join(root, 'data');
+  project = fixtureProject();
   await timed(`${DAILY_DATES.length} daily runs and a backfill of 2 dates (v1)`, async () => {
     const services = await openLocalServices({
       dataDir,
-      pipeline: repositoryPipeline,
-      params: { rowsPerDay: 50 },
+      pipeline: meters,
+      migrationsDirectory: METERS.migrationsDirectory,
+      params: { rowsPerDay: '50' },
     });
     try {
-      const definitions = cachedWorkflowDefinitions(services.dataDir, repositoryPipeline);
+      // Synthesized with the project's cdk.json, as the CLI does: its cache serves the commands below.
+      const definitions = cachedWorkflowDefinitions(
+        services.dataDir,
+        METERS,
+        { pipeline: meters, transitions: [] },
+        findProject(project).context,
+      );
       const workflows = await LocalWorkflows.create(services, definitions, { pauseMs: 50 });
       for (const date of DAILY_DATES) {
         const outcome = await workflows.start('daily', { date }).done;
@@ -102,8 +116,8 @@ beforeAll(async () => {
       await services.close();
     }
   });
-  // The rehearsed change: the same stage list with transform at v2 (the definitions cache still fits).
-  const status = await timed('status --json (transform v2)', () =>
+  // The rehearsed change: the same stage list with validate at v2 (the definitions cache still fits).
+  const status = await timed('status --json (validate v2)', () =>
     cli(['--data-dir', dataDir, '--stages', FIXTURE, 'status', '--json']),
   );
   expect({ code: status.code, err: status.stderr }).toEqual({ code: EXIT.ok, err: '' });
@@ -112,7 +126,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   console.log(`status-page timings:\n${timings.join('\n')}`);
-  if (root) rmSync(root, { recursive: true, force: true });
+  for (const directory of [root, project]) if (directory) rmSync(directory, { recursive: true, force: true });
 });
 
 /** One `<td>` of a page: its data attributes and title, entities decoded. */
@@ -221,14 +235,14 @@ async function checkColours(name: string, page: string, of: StatusReport): Promi
 describe('hindsight status --html', () => {
   it('reports fresh, stale and missing cells, with recorded and code versions (status --json, extended compatibly)', () => {
     expect(report).toMatchObject({ stages: STAGES, from: '2026-03-01', to: '2026-03-06' });
-    expect(report.versions).toEqual({ ingest: 1, transform: 2, aggregate: 1, rolling: 1, publish: 1 });
+    expect(report.versions).toEqual({ collect: 1, validate: 2, summarize: 1, trend: 1, report: 1 });
     expect(report.dates.map((row) => row.date)).toEqual(SHOWN_DATES);
     const missing = report.dates.find((row) => row.date === '2026-03-04');
     expect(missing?.cells.map((cell) => cell.state)).toEqual(STAGES.map(() => 'missing'));
     const first = report.dates[0];
-    expect(first.startStage).toBe('transform');
-    expect(first.cells[0]).toMatchObject({ stage: 'ingest', state: 'fresh', recordedVersion: 1 });
-    expect(first.cells[1]).toMatchObject({ stage: 'transform', state: 'stale', recordedVersion: 1 });
+    expect(first.startStage).toBe('validate');
+    expect(first.cells[0]).toMatchObject({ stage: 'collect', state: 'fresh', recordedVersion: 1 });
+    expect(first.cells[1]).toMatchObject({ stage: 'validate', state: 'stale', recordedVersion: 1 });
     expect(report.counts.fresh).toBeGreaterThan(0);
     expect(report.counts.stale).toBeGreaterThan(0);
     expect(report.counts.missing).toBeGreaterThanOrEqual(STAGES.length);
@@ -303,12 +317,12 @@ describe('hindsight status --html', () => {
       const cells = cellsOf(dom);
       expect(cells).toHaveLength(SHOWN_DATES.length * STAGES.length);
       expect(cells.map(({ date, stage, state }) => ({ date, stage, state }))).toEqual(expectedCells(report));
-      const transform = cells.find((cell) => cell.date === '2026-03-01' && cell.stage === 'transform');
-      expect(transform?.title).toBe('transform: recorded v1, code v2; code changed');
-      const ingest = cells.find((cell) => cell.date === '2026-03-01' && cell.stage === 'ingest');
-      expect(ingest?.title).toBe('ingest: recorded v1, code v1; fresh');
-      const missing = cells.find((cell) => cell.date === '2026-03-04' && cell.stage === 'publish');
-      expect(missing?.title).toBe('publish: not recorded, code v1; missing');
+      const validate = cells.find((cell) => cell.date === '2026-03-01' && cell.stage === 'validate');
+      expect(validate?.title).toBe('validate: recorded v1, code v2; code changed: validate v1 → v2');
+      const collect = cells.find((cell) => cell.date === '2026-03-01' && cell.stage === 'collect');
+      expect(collect?.title).toBe('collect: recorded v1, code v1; fresh');
+      const missing = cells.find((cell) => cell.date === '2026-03-04' && cell.stage === 'report');
+      expect(missing?.title).toBe('report: not recorded, code v1; report has not run');
       expect(dom).toContain('Hindsight status');
     },
   );
