@@ -34,6 +34,8 @@ export interface CommandContext {
   withSession(loaded: ProjectPipeline, work: (session: Session) => Promise<void>): Promise<void>;
   /** Refuses `--aws` for a command that works on the project or the laptop only. */
   localOnly(command: string, why: string): void;
+  /** Refuses `--stages` for a command that works on the project's own pipeline files. */
+  projectPipelineOnly(command: string, why: string): void;
 }
 
 export function commandContext(program: Command, io: CliIo): CommandContext {
@@ -69,6 +71,11 @@ export function commandContext(program: Command, io: CliIo): CommandContext {
       if (program.opts<TargetOptions>().aws)
         throw InvalidInputError.of('--aws', true, `no --aws with ${command}: ${why}`);
       checkTargetOptions(globals());
+    },
+    projectPipelineOnly: (command, why) => {
+      const { stages } = program.opts<TargetOptions>();
+      if (stages !== undefined)
+        throw InvalidInputError.of('--stages', stages, `no --stages with ${command}: ${why}`);
     },
   };
 }

@@ -29,6 +29,7 @@ export function registerLock(program: Command, ctx: CommandContext): void {
     )
     .action(async (options: { check?: boolean; accept?: string }) => {
       ctx.localOnly('lock', 'the version guard checks the code in this checkout');
+      ctx.projectPipelineOnly('lock', "the lock records the project's pipeline (hindsight:pipeline)");
       const loaded = ctx.load();
       const { pipeline } = loaded;
       const root = loaded.project.root;

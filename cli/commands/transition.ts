@@ -17,6 +17,10 @@ export function registerTransition(program: Command, ctx: CommandContext): void 
     .requiredOption('--stage <stage>', 'the stage whose next version needs the fix')
     .action((name: string, options: { stage: string }) => {
       ctx.localOnly('transition new', 'it writes a file in this checkout');
+      ctx.projectPipelineOnly(
+        'transition new',
+        "it writes into the transitions/ beside hindsight:pipeline's module",
+      );
       const loaded = ctx.load();
       const { pipeline } = loaded;
       const directory = transitionsDirectory(loaded);
