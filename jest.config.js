@@ -1,8 +1,19 @@
+const { existsSync, readFileSync } = require('node:fs');
+const { dirname, join } = require('node:path');
+
+/** The pipeline's own tests: the folder of the module `hindsight:pipeline` names in cdk.json. */
+function pipelineRoots() {
+  const context = JSON.parse(readFileSync(join(__dirname, 'cdk.json'), 'utf8')).context ?? {};
+  const entry = context['hindsight:pipeline'];
+  const folder = typeof entry === 'string' ? join(__dirname, dirname(entry)) : undefined;
+  return folder !== undefined && existsSync(folder) ? [folder] : [];
+}
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  // The framework's tests, and the example pipeline's own.
-  roots: ['<rootDir>/test', '<rootDir>/pipeline'],
+  // The framework's tests, and the pipeline's own (in this repository, the orders example's).
+  roots: ['<rootDir>/test', ...pipelineRoots()],
   testMatch: ['**/*.test.ts'],
   transform: {
     // Type checking is `npm run lint`'s job; tests only transpile, which keeps them fast.

@@ -1,10 +1,23 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidInputError } from '../lambdas/engine/errors';
 import { IDENTIFIER, IDENTIFIER_FORM, type Pipeline } from '../lambdas/engine/pipeline';
 
 /** The line of the pipeline's `transitions/index.ts` above which new transitions are listed. */
 export const TRANSITIONS_MARKER = '// hindsight: transitions (new ones are inserted above this line)';
+
+/** `transitions/index.ts` as a pipeline's first transition finds it: an empty list with its marker. */
+const EMPTY_TRANSITIONS_INDEX = `/**
+ * The transitions: one-off per-date fixes, in id order, kept like migrations. \`hindsight transition
+ * new NAME --stage STAGE\` adds one here; export this list from the pipeline module.
+ */
+import { defineTransitions } from 'hindsight';
+import { pipeline } from '../stages';
+
+export const transitions = defineTransitions(pipeline, [
+  ${TRANSITIONS_MARKER}
+]);
+`;
 
 export interface ScaffoldedTransition {
   readonly id: string;
@@ -28,22 +41,26 @@ export function scaffoldTransition(
     throw InvalidInputError.of('--stage', stageName, `one of ${pipeline.names.join(', ')}`);
   }
   const indexFile = join(transitionsDirectory, 'index.ts');
-  const index = readFileSync(indexFile, 'utf8');
+  // A pipeline's first transition: the folder and its list start here.
+  const index = existsSync(indexFile) ? readFileSync(indexFile, 'utf8') : EMPTY_TRANSITIONS_INDEX;
   if (!index.includes(TRANSITIONS_MARKER)) {
     throw new Error(
       `${indexFile} lost its marker line "${TRANSITIONS_MARKER}"; put it back at the end of the list.`,
     );
   }
-  const used = readdirSync(transitionsDirectory)
-    .map((file) => /^(\d{4})_/.exec(file)?.[1])
-    .filter((number): number is string => number !== undefined)
-    .map(Number);
-  const id = `${String(Math.max(0, ...used) + 1).padStart(4, '0')}_${name}`;
+  const existing = existsSync(transitionsDirectory)
+    ? readdirSync(transitionsDirectory)
+        .map((file) => /^(\d{4})_([a-z0-9_]+)\.ts$/.exec(file))
+        .filter((match): match is RegExpExecArray => match !== null)
+    : [];
+  const taken = existing.find((match) => match[2] === name);
+  if (taken) throw InvalidInputError.of('name', name, `a name no transition uses yet (${taken[0]} has it)`);
+  const id = `${String(Math.max(0, ...existing.map((match) => Number(match[1]))) + 1).padStart(4, '0')}_${name}`;
   const file = join(transitionsDirectory, `${id}.ts`);
-  if (existsSync(file)) throw InvalidInputError.of('name', name, `a name not used yet (${file} exists)`);
 
   const toVersion = pipeline.stage(stageName).version + 1;
   const variable = name.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
+  mkdirSync(transitionsDirectory, { recursive: true });
   writeFileSync(
     file,
     `import { defineTransition } from 'hindsight';
@@ -57,9 +74,11 @@ export const ${variable} = defineTransition({
   stage: '${stageName}',
   toVersion: ${toVersion},
   description: 'TODO: one sentence for the plan and the ledger.',
-  apply: async ({ sql, date }) => {
-    // e.g. clear a column the new version no longer writes:
-    // await sql.query('UPDATE some_table SET some_column = NULL WHERE day = $1::date', [date]);
+  // e.g. clear a column the new version no longer writes:
+  //   apply: async ({ sql, date }) => {
+  //     await sql.query('UPDATE some_table SET some_column = NULL WHERE day = $1::date', [date]);
+  //   },
+  apply: async ({ date }) => {
     throw new Error(\`Transition ${id} is not written yet (\${date}).\`);
   },
 });

@@ -31,5 +31,18 @@ export function registerTransition(program: Command, ctx: CommandContext): void 
           `Fill in apply(), then bump ${created.stage} to version ${created.toVersion}: the next backfill ` +
           `applies ${created.id} to every date it reruns from ${created.stage}, once per date.`,
       );
+      if (!exportsTransitions(loaded.source.entry)) {
+        const module = relative(loaded.project.root, loaded.source.entry);
+        ctx.io.out(
+          `Note: ${module} exports no \`transitions\`, so no backfill would apply it. Add to ${module}:\n` +
+            `  export { transitions } from './transitions';`,
+        );
+      }
     });
+}
+
+/** Whether the pipeline module exports its transitions list (the backfill applies only those). */
+function exportsTransitions(entry: string): boolean {
+  const loaded: unknown = require(entry);
+  return loaded !== null && typeof loaded === 'object' && 'transitions' in loaded;
 }

@@ -174,7 +174,10 @@ function verifyApplied(
   for (const [id, checksum] of applied) {
     const migration = byId.get(id);
     if (!migration) {
-      problems.push(`${owner} ${id} was applied to this database but its file is gone; restore ${id}.sql.`);
+      problems.push(
+        `${owner} ${id} was applied to this database but its file is gone; restore ${id}.sql ` +
+          '(or, if this database belongs to another pipeline, use a new one: locally, another --data-dir).',
+      );
     } else if (migration.checksum !== checksum) {
       problems.push(
         `${owner} ${id} changed after it was applied (recorded sha256 ${checksum.slice(0, 12)}…, ` +

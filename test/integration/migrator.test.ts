@@ -103,7 +103,7 @@ describe.each(databaseKinds())('Function: migrate on $name', (kind) => {
       const missing = migrate(sql, pets, withoutDueDates);
       await expect(missing).rejects.toThrow(MigrationChangedError);
       await expect(missing).rejects.toThrow(
-        "Hindsight's own migration 0003_due_dates was applied to this database but its file is gone; restore 0003_due_dates.sql.",
+        "Hindsight's own migration 0003_due_dates was applied to this database but its file is gone; restore 0003_due_dates.sql (or, if this database belongs to another pipeline, use a new one: locally, another --data-dir).",
       );
 
       expect(await tableExists(sql, 'pets')).toBe(false);
@@ -127,7 +127,8 @@ describe.each(databaseKinds())('Function: migrate on $name', (kind) => {
       ]);
       await expect(attempt).rejects.toThrow(MigrationChangedError);
       await expect(attempt).rejects.toThrow(
-        'Migration 0002_pets was applied to this database but its file is gone; restore 0002_pets.sql.',
+        'Migration 0002_pets was applied to this database but its file is gone; restore 0002_pets.sql ' +
+          '(or, if this database belongs to another pipeline, use a new one: locally, another --data-dir).',
       );
       expect(await tableExists(sql, 'toys')).toBe(false);
     } finally {
