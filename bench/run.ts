@@ -55,6 +55,11 @@
  *    stage bumped (first / middle / last / rolling), late data (ingest rerun on 3 dates), or one
  *    missed daily run. Stage-runs the auto plan schedules vs a full rerun (dates × stages) vs
  *    rerunning every date from the changed stage (for late data: from the stage after ingest).
+ * 8. Verify — 30 dates × every stage on copies of one data directory (PGlite, the chain already run
+ *    at 1,000 rows/day): `hindsight verify`'s recomputation in rolled-back transactions, the backfill
+ *    workflow from the first stage and `runStage` directly over the same cells, best of 2 each, as
+ *    stage-dates per second; and, read off the synthesized Verify workflow, what a scheduled
+ *    30-date verification costs in AWS (transitions, Lambda invocations). See bench/verify.ts.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -81,6 +86,7 @@ import {
   type ThroughputResult,
   throughput,
 } from './stages';
+import { benchVerify, formatVerify } from './verify';
 import { benchWorkSaved, formatWorkSaved } from './work-saved';
 
 async function main(): Promise<void> {
@@ -149,6 +155,7 @@ async function main(): Promise<void> {
   };
 
   const orchestration = await benchOrchestration(pipeline, definitions);
+  const verify = await benchVerify(pipeline, transitions, definitions);
 
   const totalSeconds = (Date.now() - started) / 1000;
   const loadAverageAtEnd = loadavg().map((value) => Number(value.toFixed(2)));
@@ -165,6 +172,7 @@ async function main(): Promise<void> {
     formatBundles(bundles),
     formatCost(cost),
     formatWorkSaved(workSaved),
+    formatVerify(verify),
   ];
   process.stdout.write(
     `${header}\n\n${sections.join('\n\n')}\n\ntotal run time: ${totalSeconds.toFixed(0)} s\n`,
@@ -181,6 +189,7 @@ async function main(): Promise<void> {
     bundles,
     cost,
     workSaved,
+    verify,
   };
   const file = join(__dirname, 'results.json');
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);

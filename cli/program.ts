@@ -15,6 +15,7 @@ import { registerPlan } from './commands/plan';
 import { registerRun } from './commands/run';
 import { registerStatus } from './commands/status';
 import { registerTransition } from './commands/transition';
+import { registerVerify } from './commands/verify';
 import { type CliIo, EXIT } from './io';
 
 export { type CliIo, EXIT } from './io';
@@ -74,6 +75,7 @@ function buildProgram(io: CliIo): Command {
     registerMigrate,
     registerLock,
     registerTransition,
+    registerVerify,
   ]) {
     register(program, ctx);
   }

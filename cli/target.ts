@@ -6,6 +6,7 @@
 import { DynamoDbLeaseStore } from '../lambdas/adapters/dynamodb-lease-store';
 import type { LeaseStore } from '../lambdas/engine/lease';
 import type { StepDependencies } from '../lambdas/workflow/steps';
+import { type RolledBackTransaction, rollingBack } from '../lambdas/workflow/verify';
 import { BACKFILL_STATES } from '../lib/backfill-workflow';
 import type { WorkflowKind } from '../lib/state-machine';
 import type { JsonValue } from '../lib/workflow-definitions';
@@ -37,6 +38,8 @@ export interface Target {
   readonly description: string;
   readonly deps: StepDependencies;
   readonly leaseStore: LeaseStore;
+  /** Transactions that always roll back, for `verify`: a stage's SQL runs, nothing is kept. */
+  readonly rolledBack: RolledBackTransaction;
   /** Starts the daily or backfill workflow with `input`, under `name` when given. */
   start(kind: WorkflowKind, input: JsonValue, name?: string): Promise<StartedExecution>;
   close(): Promise<void>;
@@ -51,6 +54,7 @@ export async function openLocalTarget(options: GlobalOptions, pipeline: ProjectP
     description: `the data directory ${options.dataDir}`,
     deps: services.deps,
     leaseStore: new DynamoDbLeaseStore({ client: services.dynamo.client, tableName: LOCAL_LEASE_TABLE }),
+    rolledBack: rollingBack(services.deps.sql),
     start: async (kind, input, name) => {
       const execution = workflows.start(kind, input, ...(name === undefined ? [] : [name]));
       return {

@@ -35,6 +35,12 @@ export interface HindsightAlarmsProps {
    * @default - no action: the alarms show in the CloudWatch console only
    */
   readonly topic?: ITopic;
+  /**
+   * Alarm when a Verify execution finds stored data that differs from what the code computes (set
+   * when the Verify workflow is deployed).
+   * @default false
+   */
+  readonly verify?: boolean;
 }
 
 /**
@@ -50,6 +56,8 @@ export class HindsightAlarms extends Construct {
   readonly dailyBlocked: Alarm;
   /** No daily execution succeeded for 26 hours: not started, failed, timed out or still running. */
   readonly dailyMissing: Alarm;
+  /** A Verify execution found cells that differ from what the code computes (with the Verify workflow only). */
+  readonly verifyDifferences?: Alarm;
 
   constructor(scope: Construct, id: string, props: HindsightAlarmsProps) {
     super(scope, id);
@@ -107,6 +115,17 @@ export class HindsightAlarms extends Construct {
       treatMissingData: TreatMissingData.BREACHING,
     });
 
+    if (props.verify) {
+      this.verifyDifferences = new Alarm(this, 'VerifyDifferences', {
+        alarmDescription:
+          'A Hindsight Verify execution found stored rows that differ from what the current code computes (a stage ' +
+          'changed without a version bump, or rows were changed by hand), or could not recompute a cell. The ' +
+          "execution's output names the dates and stages; `hindsight --aws verify --from D --to D` shows the rows.",
+        metric: verifyDifferences(FAILURE_ALARM_PERIOD),
+        ...atLeastOnce(),
+      });
+    }
+
     if (props.topic) {
       const action = new SnsAction(props.topic);
       for (const alarm of this.all) alarm.addAlarmAction(action);
@@ -115,7 +134,13 @@ export class HindsightAlarms extends Construct {
 
   /** Every alarm of Hindsight. */
   get all(): readonly Alarm[] {
-    return [this.backfillFailed, this.dailyFailed, this.dailyBlocked, this.dailyMissing];
+    return [
+      this.backfillFailed,
+      this.dailyFailed,
+      this.dailyBlocked,
+      this.dailyMissing,
+      ...(this.verifyDifferences ? [this.verifyDifferences] : []),
+    ];
   }
 }
 
@@ -127,6 +152,17 @@ function atLeastOnce() {
     evaluationPeriods: 1,
     treatMissingData: TreatMissingData.NOT_BREACHING,
   } as const;
+}
+
+/** The verify handler's `VerifyDifferences` count: cells a Verify execution found differing or could not recompute. */
+export function verifyDifferences(period: Duration): Metric {
+  return new Metric({
+    namespace: METRIC_NAMESPACE,
+    metricName: METRIC_NAMES.verifyDifferences,
+    dimensionsMap: { [METRIC_DIMENSIONS.service]: SERVICE_NAME },
+    statistic: Stats.SUM,
+    period,
+  });
 }
 
 /** The lease handler's `LeaseBusy` count for executions of `kind`, with the dimensions it is emitted with. */

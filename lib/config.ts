@@ -18,7 +18,21 @@ export const CONTEXT_KEYS = {
   databaseName: 'hindsight:databaseName',
   stackName: 'hindsight:stackName',
   params: 'hindsight:params',
+  verify: 'hindsight:verify',
+  verifySchedule: 'hindsight:verifySchedule',
+  verifySample: 'hindsight:verifySample',
 } as const;
+
+/** Dates a scheduled verification draws when `hindsight:verifySample` is not set. */
+export const DEFAULT_VERIFY_SAMPLE = 30;
+
+/** The Verify workflow, when deployed (`hindsight:verify`, or a `hindsight:verifySchedule`). */
+export interface VerifyConfig {
+  /** EventBridge schedule expression that starts it with `{"sample": sample}`; none when unset. */
+  readonly schedule?: string;
+  /** Dates each scheduled run draws. */
+  readonly sample: number;
+}
 
 /** An Aurora cluster that already exists, reached through its Data API. */
 export interface ImportedDatabaseConfig {
@@ -50,6 +64,8 @@ export interface HindsightConfig {
   readonly importedDatabase?: ImportedDatabaseConfig;
   /** The pipeline's own parameters, given to every stage as `params` (`hindsight:params`). */
   readonly params: PipelineParams;
+  /** Set when the Verify workflow is deployed. */
+  readonly verify?: VerifyConfig;
 }
 
 /** The values `cdk.json` ships with; a key missing from context falls back to these. */
@@ -143,6 +159,28 @@ export function readConfig(node: Pick<Node, 'tryGetContext'>): HindsightConfig {
     'an object of parameter names (lower camel or snake case) to string values, e.g. {"rowsPerDay": "1000"}',
   );
 
+  const verifyOn = read(CONTEXT_KEYS.verify, false, toBoolean, 'true or false');
+  const verifySchedule = read(
+    CONTEXT_KEYS.verifySchedule,
+    false,
+    (value) => (value === false || value === 'false' ? false : matching(SCHEDULE)(value)),
+    'an EventBridge expression such as cron(0 4 ? * MON *), or false for no schedule',
+  );
+  const verifySample = read(
+    CONTEXT_KEYS.verifySample,
+    DEFAULT_VERIFY_SAMPLE,
+    wholeNumberIn(1, 366),
+    'a whole number of dates from 1 to 366',
+  );
+  // A schedule implies the workflow it starts.
+  const verify: VerifyConfig | undefined =
+    verifyOn || (verifySchedule !== undefined && verifySchedule !== false)
+      ? {
+          ...(verifySchedule ? { schedule: verifySchedule } : {}),
+          sample: verifySample ?? DEFAULT_VERIFY_SAMPLE,
+        }
+      : undefined;
+
   const importKeys = [CONTEXT_KEYS.clusterArn, CONTEXT_KEYS.secretArn, CONTEXT_KEYS.databaseName];
   const missing = importKeys.filter((key) => node.tryGetContext(key) === undefined);
   let importedDatabase: ImportedDatabaseConfig | undefined;
@@ -192,6 +230,7 @@ export function readConfig(node: Pick<Node, 'tryGetContext'>): HindsightConfig {
     params,
     ...(alarmTopicArn ? { alarmTopicArn } : {}),
     ...(importedDatabase ? { importedDatabase } : {}),
+    ...(verify ? { verify } : {}),
   };
 }
 

@@ -106,6 +106,7 @@ export class HindsightFunctions extends Construct {
   private readonly migrationsDirectory: string;
   private readonly projectRoot: string;
   private readonly lockFile: string;
+  private readonly maxBackfillDays: number;
 
   constructor(scope: Construct, id: string, props: HindsightFunctionsProps) {
     super(scope, id);
@@ -132,6 +133,7 @@ export class HindsightFunctions extends Construct {
       );
     }
     this.lockFile = lockFile;
+    this.maxBackfillDays = props.maxBackfillDays;
 
     const stages = new Map<string, NodejsFunction>();
     for (const stage of props.pipeline.stages) {
@@ -199,6 +201,22 @@ export class HindsightFunctions extends Construct {
       memorySize: 1024,
       environment,
       withMigrations: true,
+    });
+  }
+
+  /**
+   * The Verify workflow's function (`verify`: choose the dates, recompute one date's cells in
+   * rolled-back transactions, report), with the same defaults as every other; its state machine
+   * lives in `lib/verify-workflow.ts`. Its timeout bounds one date: all its stages, recomputed.
+   */
+  defineVerify(): NodejsFunction {
+    return this.define('Verify', {
+      handler: 'verify',
+      description:
+        'Hindsight: recompute fresh cells in rolled-back transactions and compare with what is stored',
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+      environment: { HINDSIGHT_MAX_BACKFILL_DAYS: String(this.maxBackfillDays) },
     });
   }
 

@@ -16,6 +16,7 @@ import { acknowledgeWildcard, logicalIdOf } from './nag';
 import { loadPipelineModule, type PipelineModule } from './project';
 import { ReleaseOnAbort } from './release-on-abort';
 import { OUTPUTS } from './stack-outputs';
+import { VerifyWorkflow } from './verify-workflow';
 
 export interface HindsightPipelineProps {
   /**
@@ -78,6 +79,13 @@ export interface HindsightPipelineProps {
    * @default - none
    */
   readonly params?: PipelineParams;
+  /**
+   * The Verify workflow (a state machine, its function and the `VerifyDifferences` alarm), which
+   * recomputes sampled fresh cells in rolled-back transactions and compares them with what is
+   * stored; `schedule` starts it with `{"sample": sample}`.
+   * @default - no Verify workflow
+   */
+  readonly verify?: { readonly schedule?: string; readonly sample?: number };
 }
 
 /**
@@ -95,6 +103,8 @@ export class HindsightPipeline extends Construct {
   readonly backfill: BackfillWorkflow;
   readonly alarms: HindsightAlarms;
   readonly afterDeploy: AfterDeploy;
+  /** The Verify workflow, when `verify` is set. */
+  readonly verify?: VerifyWorkflow;
 
   constructor(scope: Construct, id: string, props: HindsightPipelineProps) {
     super(scope, id);
@@ -126,6 +136,13 @@ export class HindsightPipeline extends Construct {
       functions: this.functions,
       leaseWait,
     });
+    if (props.verify) {
+      this.verify = new VerifyWorkflow(this, 'Verify', {
+        functions: this.functions,
+        database: this.database,
+        ...props.verify,
+      });
+    }
     const machines = [this.daily.stateMachine, this.backfill.stateMachine];
     new ReleaseOnAbort(this, 'ReleaseOnAbort', { stateMachines: machines, lease: this.functions.lease });
     this.allowLivenessChecks(machines);
@@ -135,6 +152,7 @@ export class HindsightPipeline extends Construct {
       dailyBlockedLimit: props.dailyBlockedAlarm ?? DEFAULT_CONFIG.dailyBlockedAlarm,
       leaseWait,
       ...(props.alarmTopic ? { topic: props.alarmTopic } : {}),
+      ...(this.verify ? { verify: true } : {}),
     });
 
     this.afterDeploy = new AfterDeploy(this, 'AfterDeploy', {

@@ -13,3 +13,4 @@ export {
   type PipelineSource,
   pipelineSource,
 } from './project';
+export { VerifyWorkflow, type VerifyWorkflowProps } from './verify-workflow';

@@ -13,12 +13,14 @@ import { acknowledgeWildcard, logicalIdOf, qualifiedArnFinding } from './nag';
 
 /** The two workflows. */
 export type WorkflowKind = 'daily' | 'backfill';
+/** Every state machine Hindsight deploys: the two workflows, and the optional Verify workflow. */
+export type StateMachineKind = WorkflowKind | 'verify';
 
 /** CloudFormation metadata key on each state machine: which workflow it is. */
 export const WORKFLOW_METADATA_KEY = 'hindsight:workflow';
 
 export interface HindsightStateMachineProps {
-  readonly kind: WorkflowKind;
+  readonly kind: StateMachineKind;
   readonly definition: IChainable;
   readonly comment: string;
   /** Every function the definition invokes (their version wildcard is acknowledged for cdk-nag). */

@@ -3,7 +3,7 @@ import { App } from 'aws-cdk-lib';
 import { HANDLER_METADATA_KEY, HANDLER_NAMES, type HandlerName, STAGE_METADATA_KEY } from './functions';
 import { HindsightStack } from './hindsight-stack';
 import { type PipelineModule, type PipelineSource, packageRootOf } from './project';
-import { WORKFLOW_METADATA_KEY, type WorkflowKind } from './state-machine';
+import { type StateMachineKind, WORKFLOW_METADATA_KEY, type WorkflowKind } from './state-machine';
 
 /**
  * The state machine definitions exactly as deployed, as plain Amazon States Language objects,
@@ -128,6 +128,31 @@ export function workflowDefinitionsFromTemplate(template: CfnTemplate): Workflow
     );
   }
   return { daily, backfill };
+}
+
+/**
+ * One state machine of a synthesized template by its kind (e.g. the optional `verify` workflow),
+ * resolved and bound like the two workflows; undefined when the template has none.
+ */
+export function stateMachineFromTemplate(
+  template: CfnTemplate,
+  kind: StateMachineKind,
+): WorkflowDefinition | undefined {
+  const resources = template.Resources ?? {};
+  for (const [logicalId, resource] of Object.entries(resources)) {
+    if (resource.Type !== 'AWS::StepFunctions::StateMachine') continue;
+    if (resource.Metadata?.[WORKFLOW_METADATA_KEY] !== kind) continue;
+    const text = resolveToString(
+      resource.Properties?.DefinitionString,
+      resources,
+      `${logicalId}.DefinitionString`,
+    );
+    const definition: unknown = JSON.parse(text);
+    if (!isAslDefinition(definition))
+      throw new Error(`The definition of ${logicalId} has no StartAt and States.`);
+    return { definition, tasks: bindTasks(definition, resources, logicalId) };
+  }
+  return undefined;
 }
 
 /** Every state of `definition`, nested ones (Map item processors, Parallel branches) included. */

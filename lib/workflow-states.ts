@@ -57,8 +57,13 @@ export function leaseWaitRetry(wait: Duration): RetryProps {
 export interface InvokeOptions {
   /** The payload; @default - the whole state input */
   readonly payload?: TaskInput;
-  /** Where the result goes; @default JsonPath.DISCARD */
+  /**
+   * Where the result goes; `$` replaces the state with it (written implicitly: aws-local-stepfunctions
+   * mishandles an explicit `"$"`). @default JsonPath.DISCARD
+   */
   readonly resultPath?: string;
+  /** The fields of the result kept, before `resultPath`; @default - the whole result */
+  readonly resultSelector?: Record<string, unknown>;
 }
 
 /**
@@ -78,7 +83,8 @@ export function invoke(
     payloadResponseOnly: true,
     retryOnServiceExceptions: false,
     ...(options.payload ? { payload: options.payload } : {}),
-    resultPath: options.resultPath ?? JsonPath.DISCARD,
+    ...(options.resultSelector ? { resultSelector: options.resultSelector } : {}),
+    ...(options.resultPath === '$' ? {} : { resultPath: options.resultPath ?? JsonPath.DISCARD }),
     taskTimeout: Timeout.duration(functionTimeout.plus(Duration.seconds(30))),
   });
   task.addRetry({

@@ -10,6 +10,7 @@ import { LeaseService, type LeaseStore } from '../../lambdas/engine/lease';
 import type { Pipeline } from '../../lambdas/engine/pipeline';
 import type { SqlClient, SqlRow, SqlValue } from '../../lambdas/engine/sql';
 import type { Transition } from '../../lambdas/engine/transition';
+import { type RolledBackTransaction, rollingBack } from '../../lambdas/workflow/verify';
 import type { Target } from '../target';
 import { awsCall, translateAwsError } from './aws-errors';
 import { readDeployedStack } from './deployed-stack';
@@ -55,15 +56,13 @@ export async function openAwsTarget(options: AwsTargetOptions): Promise<Target> 
       });
     });
     const stack = await readDeployedStack(clients.cloudFormation, options.stackName, resolvedRegion);
-    const sql = readOnlySql(
-      new DataApiSqlClient({
-        resourceArn: stack.clusterArn,
-        secretArn: stack.secretArn,
-        database: stack.databaseName,
-        client: clients.rds,
-      }),
-      stack.clusterArn,
-    );
+    const dataApi = new DataApiSqlClient({
+      resourceArn: stack.clusterArn,
+      secretArn: stack.secretArn,
+      database: stack.databaseName,
+      client: clients.rds,
+    });
+    const sql = readOnlySql(dataApi, stack.clusterArn);
     const leaseStore = readOnlyLeaseStore(
       new DynamoDbLeaseStore({ client: clients.dynamo, tableName: stack.leaseTableName }),
       stack.leaseTableName,
@@ -84,6 +83,7 @@ export async function openAwsTarget(options: AwsTargetOptions): Promise<Target> 
         now: options.now,
       },
       leaseStore,
+      rolledBack: rolledBackSql(dataApi, stack.clusterArn),
       start: async (kind, input, name) => {
         const executionId = await executions.start(kind, input, name);
         return { executionId, wait: (onProgress) => executions.waitFor(executionId, onProgress) };
@@ -109,6 +109,25 @@ function readOnlySql(sql: DataApiSqlClient, clusterArn: string): SqlClient {
       ),
     close: () => sql.close(),
   };
+}
+
+/**
+ * Transactions through the Data API that always roll back (`verify` runs a stage's SQL in one and
+ * keeps nothing): BeginTransaction, the statements, RollbackTransaction, each AWS error made clear.
+ */
+function rolledBackSql(sql: DataApiSqlClient, clusterArn: string): RolledBackTransaction {
+  const statement = { action: 'rds-data:ExecuteStatement', resource: clusterArn };
+  return rollingBack({
+    transaction: (work) =>
+      awsCall({ action: 'rds-data:BeginTransaction', resource: clusterArn }, () =>
+        sql.transaction((tx) =>
+          work({
+            query: <Row extends SqlRow = SqlRow>(text: string, params?: readonly SqlValue[]) =>
+              awsCall(statement, () => tx.query<Row>(text, params)),
+          }),
+        ),
+      ),
+  });
 }
 
 /** The lease table, for reading: the deployed workflows take and give back the lease, never the CLI. */

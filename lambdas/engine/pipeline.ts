@@ -50,6 +50,31 @@ export function definePipeline(stages: readonly Stage[]): Pipeline {
         accepted: '0 for the first stage, which has no input stage',
       });
     }
+    problems.push(...verifiabilityProblems(stage, at));
+    for (const [table, columns] of Object.entries(stage.annotates ?? {})) {
+      if (!tableOwner.has(table) || stage.owns.includes(table)) {
+        problems.push({
+          field: `${at}.annotates.${table}`,
+          value: table,
+          accepted: 'a table an earlier stage owns (a stage need not annotate its own tables)',
+        });
+      }
+      if (!Array.isArray(columns) || columns.length === 0)
+        problems.push({
+          field: `${at}.annotates.${table}`,
+          value: columns,
+          accepted: 'a list of column names',
+        });
+      else
+        columns.forEach((column, c) => {
+          if (!IDENTIFIER.test(column))
+            problems.push({
+              field: `${at}.annotates.${table}[${c}]`,
+              value: column,
+              accepted: IDENTIFIER_FORM,
+            });
+        });
+    }
     stage.owns.forEach((table, t) => {
       if (!IDENTIFIER.test(table))
         problems.push({ field: `${at}.owns[${t}]`, value: table, accepted: IDENTIFIER_FORM });
@@ -96,6 +121,41 @@ export function definePipeline(stages: readonly Stage[]): Pipeline {
     inputOf: (name) => (indexOf(name) === 0 ? undefined : frozen[indexOf(name) - 1]),
     codeLineage: (name) => lineages.get(frozen[indexOf(name)].name)!,
   };
+}
+
+/** The longest `unverifiableReason`: one sentence, shown on one line by `hindsight verify`. */
+const REASON_MAX_LENGTH = 200;
+
+/** `verifiable: false` needs a reason, and a reason needs `verifiable: false`. */
+function verifiabilityProblems(stage: Stage, at: string): InputProblem[] {
+  const { verifiable, unverifiableReason: reason } = stage;
+  if (verifiable !== undefined && typeof verifiable !== 'boolean')
+    return [{ field: `${at}.verifiable`, value: verifiable, accepted: 'true or false' }];
+  if (verifiable === false) {
+    const valid =
+      typeof reason === 'string' &&
+      reason.trim().length > 0 &&
+      reason.length <= REASON_MAX_LENGTH &&
+      !/[\r\n]/.test(reason);
+    return valid
+      ? []
+      : [
+          {
+            field: `${at}.unverifiableReason`,
+            value: reason,
+            accepted: `why verify cannot recompute the stage, one line of 1 to ${REASON_MAX_LENGTH} characters (required with verifiable: false)`,
+          },
+        ];
+  }
+  return reason === undefined
+    ? []
+    : [
+        {
+          field: `${at}.unverifiableReason`,
+          value: reason,
+          accepted: 'nothing unless verifiable is false (a verifiable stage needs no reason)',
+        },
+      ];
 }
 
 /** Lineages are equal when they name the same stages at the same versions. */

@@ -32,6 +32,22 @@ export interface StageDefinition {
   /** One-sentence description, shown by `hindsight status` and in the console. */
   readonly description: string;
   /**
+   * False when `hindsight verify` cannot recompute this stage from the database alone, because its
+   * rows come from outside it (an API, files that change): a rerun for a past date could differ with
+   * no code change. Verify lists such a stage as skipped, with `unverifiableReason`.
+   * @default true
+   */
+  readonly verifiable?: boolean;
+  /** Why the stage is not verifiable: required when `verifiable` is false, shown by `hindsight verify`. */
+  readonly unverifiableReason?: string;
+  /**
+   * Columns of an earlier stage's tables that this stage writes (an UPDATE marking rows it read),
+   * by table: `{ raw_orders: ['rejected_reason'] }`. The owner does not write them, so `hindsight
+   * verify` leaves them out when it compares the owner's rows.
+   * @default - none
+   */
+  readonly annotates?: Readonly<Record<string, readonly string[]>>;
+  /**
    * Produces the date's rows with set-based SQL (a fixed number of statements, whatever the
    * volume). The runner has already deleted the owned rows for the date. Returns rows written.
    */

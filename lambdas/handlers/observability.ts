@@ -25,6 +25,10 @@ export const METRIC_NAMES = {
   leaseAcquired: 'LeaseAcquired',
   /** An "Acquire Lease" refused because another execution holds it; Step Functions polls again (Count, dimension Kind). */
   leaseBusy: 'LeaseBusy',
+  /** Cells a Verify execution found differing from what the code computes, or could not recompute (Count). */
+  verifyDifferences: 'VerifyDifferences',
+  /** Cells a Verify execution recomputed and compared (Count). */
+  cellsVerified: 'CellsVerified',
 } as const;
 
 /** Dimension names of the handlers' metrics. */

@@ -12,6 +12,7 @@ import {
   type StepDependencies,
   validateAndPlan,
 } from './steps';
+import { verifyTask } from './verify-tasks';
 
 /** What a Task state's Lambda does, given the steps' dependencies, its input and (stage Tasks) its stage. */
 export type TaskStep = (
@@ -32,6 +33,8 @@ export const HANDLERS = {
   'check-earlier-dates': { step: (deps, input) => checkEarlierDates(deps, input) },
   plan: { step: (deps, input) => validateAndPlan(deps, input) },
   'prepare-date': { step: (deps, input) => prepareDate(deps, input) },
+  // The Verify workflow's three Tasks (deployed only with hindsight:verify).
+  verify: { step: (deps, input) => verifyTask(deps, input) },
   // Runs once after each deploy (a CDK Trigger), behind no Task state.
   'after-deploy': { step: null },
 } as const satisfies Record<string, { readonly step: TaskStep | null }>;

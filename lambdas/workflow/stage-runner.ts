@@ -10,8 +10,8 @@ import {
 } from '../engine/errors';
 import type { Lineage, Pipeline } from '../engine/pipeline';
 import { executionId, fenceToken, isoDate, parseInput, stageName } from '../engine/schemas';
-import type { SqlClient } from '../engine/sql';
-import type { PipelineParams } from '../engine/stage';
+import type { SqlClient, SqlExecutor } from '../engine/sql';
+import type { PipelineParams, Stage } from '../engine/stage';
 import { checkFence } from '../ledger/fence';
 import { readStageWindow, recordRun } from '../ledger/ledger-store';
 
@@ -43,6 +43,28 @@ export function stageRunRequestSchema(pipeline: Pipeline) {
     },
     { error: 'an object like {"stage": "transform", "date": "2026-01-31", "fenceToken": 1}' },
   );
+}
+
+/**
+ * Inside a transaction: deletes the stage's rows for the date from every table it owns, then runs
+ * the stage, which writes them anew. Returns the rows written. What a run commits and what
+ * `verify` recomputes (and rolls back) are this same code.
+ */
+export async function replaceOwnedRows(
+  tx: SqlExecutor,
+  stage: Stage,
+  date: IsoDate,
+  params: PipelineParams,
+): Promise<number> {
+  for (const table of stage.owns) await tx.query(`DELETE FROM ${table} WHERE day = $1::date`, [date]);
+  const windowStart = addDays(date, -stage.lookbackDays);
+  const rowsWritten = await stage.run({ sql: tx, date, windowStart, params });
+  if (!Number.isInteger(rowsWritten) || rowsWritten < 0) {
+    throw new HindsightError(
+      `Stage ${stage.name} returned ${String(rowsWritten)} as its row count; return the rows written.`,
+    );
+  }
+  return rowsWritten;
 }
 
 /**
@@ -86,13 +108,7 @@ export async function runStage(
         lineage = { ...sameDay.lineage, [input.name]: sameDay.version };
       }
 
-      for (const table of stage.owns) await tx.query(`DELETE FROM ${table} WHERE day = $1::date`, [date]);
-      const rowsWritten = await stage.run({ sql: tx, date, windowStart, params });
-      if (!Number.isInteger(rowsWritten) || rowsWritten < 0) {
-        throw new HindsightError(
-          `Stage ${name} returned ${String(rowsWritten)} as its row count; return the rows written.`,
-        );
-      }
+      const rowsWritten = await replaceOwnedRows(tx, stage, date, params);
 
       await recordRun(tx, {
         date,

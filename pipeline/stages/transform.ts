@@ -10,6 +10,8 @@ export const transform = defineStage({
   version: 1,
   lookbackDays: 0,
   owns: ['clean_orders', 'rejected_orders'],
+  // It marks ingest's raw rows too: `hindsight verify` leaves that column out of ingest's rows.
+  annotates: { raw_orders: ['rejected_reason'] },
   description: 'Deduplicate, normalise to EUR and keep paid, valid orders; record why the rest was rejected.',
   run: async ({ sql, date }) => {
     // Why each delivery is not kept (NULL when it is): the annotation lives on the raw row.

@@ -1,0 +1,162 @@
+/**
+ * The verify input (the CLI's flags, the Verify workflow's console input, its schedule): its schema
+ * and the checks that need the pipeline or today's date, in one place, so every entry refuses a bad
+ * input with the same words.
+ */
+import { z } from 'zod';
+import { addDays, daysBetween, type IsoDate } from '../dates';
+import { type InputProblem, InvalidInputError } from '../errors';
+import { IDENTIFIER, IDENTIFIER_FORM, type Pipeline } from '../pipeline';
+import { isoDate } from '../schemas';
+
+const FIELDS = ['from', 'to', 'stages', 'sample', 'seed'] as const;
+
+/** A seed: what a sampled run prints, so the same sample can be drawn again. */
+export const SEED = /^[A-Za-z0-9_-]{1,32}$/;
+export const SEED_FORM = 'a seed of 1 to 32 letters, digits, - or _ (the one a sampled verify printed)';
+
+const sampleForm = (maxDays: number) => `a whole number of dates from 1 to ${maxDays}`;
+
+/**
+ * What to verify, as typed in the console or given as flags. Strict: an unknown field is refused.
+ * The checks that need the pipeline or today are made by `parseVerifyInput`.
+ */
+export const VerifyRequestSchema = z.strictObject({
+  from: isoDate.optional(),
+  to: isoDate.optional(),
+  // Stage names reach SQL and state names: no metacharacters even before the pipeline is known.
+  stages: z
+    .array(z.string({ error: IDENTIFIER_FORM }).regex(IDENTIFIER, { error: IDENTIFIER_FORM }), {
+      error: 'a list of stage names, e.g. ["summarize", "trend"]',
+    })
+    .optional(),
+  sample: z.number({ error: 'a whole number of dates, e.g. 30' }).optional(),
+  seed: z.string({ error: SEED_FORM }).regex(SEED, { error: SEED_FORM }).optional(),
+});
+
+/** A verify input that passed every check. */
+export interface VerifyRequest {
+  readonly from?: IsoDate;
+  readonly to?: IsoDate;
+  /** The stages to verify, in pipeline order; every stage when absent. */
+  readonly stages?: readonly string[];
+  /** Verify this many dates drawn at random from the range. */
+  readonly sample?: number;
+  /** The seed of the draw (only with `sample`); a new one is drawn when absent. */
+  readonly seed?: string;
+}
+
+/**
+ * Validates a verify input against the schema, the pipeline's stages and `today` (dates up to
+ * yesterday, a range and a sample of at most `maxDays`). Collects every problem and throws once.
+ */
+export function parseVerifyInput(
+  raw: unknown,
+  pipeline: Pipeline,
+  today: IsoDate,
+  maxDays: number,
+): VerifyRequest {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw InvalidInputError.of(
+      'input',
+      raw,
+      'an object such as {} (the last 30 dates), {"sample": 30} or {"from": "2026-01-01", "to": "2026-01-31", "stages": ["summarize"]}',
+    );
+  }
+  const given = new Map(Object.entries(raw));
+  const problems: InputProblem[] = [];
+  const stageForm = `one of ${pipeline.names.join(', ')}`;
+
+  const result = VerifyRequestSchema.safeParse(raw);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) {
+          problems.push({
+            field: key,
+            value: given.get(key),
+            accepted: `only the fields ${FIELDS.join(', ')}`,
+          });
+        }
+        continue;
+      }
+      const field = issue.path.map(String).join('.');
+      const [top, index] = issue.path;
+      const value = index === undefined ? given.get(String(top)) : valueAt(given.get(String(top)), index);
+      problems.push({
+        field,
+        value,
+        accepted: top === 'stages' && index !== undefined ? stageForm : issue.message,
+      });
+    }
+  }
+
+  const shape = VerifyRequestSchema.shape;
+  const from = parsed(shape.from.safeParse(given.get('from')));
+  const to = parsed(shape.to.safeParse(given.get('to')));
+  const stages = parsed(shape.stages.safeParse(given.get('stages')));
+  const sample = parsed(shape.sample.safeParse(given.get('sample')));
+  const seed = parsed(shape.seed.safeParse(given.get('seed')));
+
+  if (stages !== undefined) {
+    if (stages.length === 0)
+      problems.push({ field: 'stages', value: stages, accepted: `at least one stage, ${stageForm}` });
+    stages.forEach((stage, i) => {
+      if (!pipeline.names.includes(stage))
+        problems.push({ field: `stages.${i}`, value: stage, accepted: stageForm });
+      else if (stages.indexOf(stage) < i)
+        problems.push({ field: `stages.${i}`, value: stage, accepted: 'each stage once' });
+    });
+  }
+  if (sample !== undefined && (!Number.isInteger(sample) || sample < 1 || sample > maxDays)) {
+    problems.push({ field: 'sample', value: sample, accepted: sampleForm(maxDays) });
+  }
+  if (given.get('seed') !== undefined && given.get('sample') === undefined) {
+    problems.push({
+      field: 'seed',
+      value: given.get('seed'),
+      accepted: 'a seed only with sample (it draws the sample)',
+    });
+  }
+  const yesterday = addDays(today, -1);
+  for (const [field, date] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
+    if (date !== undefined && date > yesterday) {
+      problems.push({
+        field,
+        value: date,
+        accepted: `a date up to yesterday, ${yesterday} (today and later have not run yet)`,
+      });
+    }
+  }
+  if (from !== undefined && to !== undefined) {
+    if (to < from) {
+      problems.push({ field: 'to', value: to, accepted: `a date on or after from (${from})` });
+    } else if (daysBetween(from, to) + 1 > maxDays) {
+      problems.push({
+        field: 'to',
+        value: to,
+        accepted: `a date up to ${addDays(from, maxDays - 1)}: verify covers at most ${maxDays} days from ${from}`,
+      });
+    }
+  }
+  if (problems.length > 0) throw new InvalidInputError(problems);
+
+  return {
+    ...(from === undefined ? {} : { from }),
+    ...(to === undefined ? {} : { to }),
+    ...(stages === undefined ? {} : { stages: pipeline.names.filter((name) => stages.includes(name)) }),
+    ...(sample === undefined ? {} : { sample }),
+    ...(seed === undefined ? {} : { seed }),
+  };
+}
+
+function parsed<T>(result: z.ZodSafeParseResult<T>): T | undefined {
+  return result.success ? result.data : undefined;
+}
+
+function valueAt(list: unknown, index: PropertyKey): unknown {
+  return Array.isArray(list) && typeof index === 'number' ? list[index] : undefined;
+}
