@@ -1,4 +1,4 @@
-import { InvalidInputError } from './errors';
+import { type InputProblem, InvalidInputError } from './errors';
 
 /** A calendar date as `YYYY-MM-DD`, the only date form Hindsight passes around. */
 export type IsoDate = string;
@@ -52,4 +52,43 @@ export function dateRange(from: IsoDate, to: IsoDate): IsoDate[] {
 /** The UTC calendar date of an instant. */
 export function dateOf(instant: Date): IsoDate {
   return instant.toISOString().slice(0, 10);
+}
+
+/**
+ * What is wrong with a range of past dates (either end may be absent): an end after yesterday, `to`
+ * before `from`, more than `maxDays` days. `covers` and `advice` word the last, e.g. "a backfill covers"
+ * and "; split a longer one".
+ */
+export function pastRangeProblems(
+  range: { readonly from?: IsoDate; readonly to?: IsoDate },
+  today: IsoDate,
+  maxDays: number,
+  covers: string,
+  advice = '',
+): InputProblem[] {
+  const problems: InputProblem[] = [];
+  const yesterday = addDays(today, -1);
+  for (const field of ['from', 'to'] as const) {
+    const date = range[field];
+    if (date !== undefined && date > yesterday) {
+      problems.push({
+        field,
+        value: date,
+        accepted: `a date up to yesterday, ${yesterday} (today and later have not happened yet)`,
+      });
+    }
+  }
+  const { from, to } = range;
+  if (from !== undefined && to !== undefined) {
+    if (to < from) {
+      problems.push({ field: 'to', value: to, accepted: `a date on or after from (${from})` });
+    } else if (daysBetween(from, to) + 1 > maxDays) {
+      problems.push({
+        field: 'to',
+        value: to,
+        accepted: `a date up to ${addDays(from, maxDays - 1)}: ${covers} at most ${maxDays} days from ${from}${advice}`,
+      });
+    }
+  }
+  return problems;
 }

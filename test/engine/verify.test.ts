@@ -81,7 +81,7 @@ describe('Function: parseVerifyInput', () => {
         {
           field: 'to',
           value: TODAY,
-          accepted: 'a date up to yesterday, 2026-05-31 (today and later have not run yet)',
+          accepted: 'a date up to yesterday, 2026-05-31 (today and later have not happened yet)',
         },
       ]),
     );

@@ -3,7 +3,7 @@
  * the pipeline or today's date. One place, so every entry refuses a bad input with the same words.
  */
 import { z } from 'zod';
-import { addDays, daysBetween, type IsoDate, isIsoDate } from '../dates';
+import { type IsoDate, isIsoDate, pastRangeProblems } from '../dates';
 import { type InputProblem, InvalidInputError } from '../errors';
 import { IDENTIFIER, IDENTIFIER_FORM, type Pipeline } from '../pipeline';
 
@@ -115,30 +115,9 @@ export function parseBackfillInput(
       }
     }
   }
-  const yesterday = addDays(today, -1);
-  for (const [field, date] of [
-    ['from', from],
-    ['to', to],
-  ] as const) {
-    if (date !== undefined && date > yesterday) {
-      problems.push({
-        field,
-        value: date,
-        accepted: `a date up to yesterday, ${yesterday} (today and later have not happened yet)`,
-      });
-    }
-  }
-  if (from !== undefined && to !== undefined) {
-    if (to < from) {
-      problems.push({ field: 'to', value: to, accepted: `a date on or after from (${from})` });
-    } else if (daysBetween(from, to) + 1 > maxDays) {
-      problems.push({
-        field: 'to',
-        value: to,
-        accepted: `a date up to ${addDays(from, maxDays - 1)}: a backfill covers at most ${maxDays} days from ${from}; split a longer one`,
-      });
-    }
-  }
+  problems.push(
+    ...pastRangeProblems({ from, to }, today, maxDays, 'a backfill covers', '; split a longer one'),
+  );
   if (problems.length > 0) throw new InvalidInputError(problems);
 
   if (resolvedMode === 'explicit' && from !== undefined && to !== undefined && startStage !== undefined) {

@@ -4,7 +4,7 @@
  * input with the same words.
  */
 import { z } from 'zod';
-import { addDays, daysBetween, type IsoDate } from '../dates';
+import { type IsoDate, pastRangeProblems } from '../dates';
 import { type InputProblem, InvalidInputError } from '../errors';
 import { IDENTIFIER, IDENTIFIER_FORM, type Pipeline } from '../pipeline';
 import { isoDate } from '../schemas';
@@ -118,30 +118,7 @@ export function parseVerifyInput(
       accepted: 'a seed only with sample (it draws the sample)',
     });
   }
-  const yesterday = addDays(today, -1);
-  for (const [field, date] of [
-    ['from', from],
-    ['to', to],
-  ] as const) {
-    if (date !== undefined && date > yesterday) {
-      problems.push({
-        field,
-        value: date,
-        accepted: `a date up to yesterday, ${yesterday} (today and later have not run yet)`,
-      });
-    }
-  }
-  if (from !== undefined && to !== undefined) {
-    if (to < from) {
-      problems.push({ field: 'to', value: to, accepted: `a date on or after from (${from})` });
-    } else if (daysBetween(from, to) + 1 > maxDays) {
-      problems.push({
-        field: 'to',
-        value: to,
-        accepted: `a date up to ${addDays(from, maxDays - 1)}: verify covers at most ${maxDays} days from ${from}`,
-      });
-    }
-  }
+  problems.push(...pastRangeProblems({ from, to }, today, maxDays, 'verify covers'));
   if (problems.length > 0) throw new InvalidInputError(problems);
 
   return {
