@@ -3,7 +3,13 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { type HindsightConfig, readConfig } from './config';
 import { HindsightPipeline } from './hindsight-pipeline';
-import { type PipelineModule, type PipelineSource, pipelineSource } from './project';
+import {
+  loadPipelineModule,
+  PIPELINE_KEYS,
+  type PipelineModule,
+  type PipelineSource,
+  pipelineSource,
+} from './project';
 
 export interface HindsightStackProps extends StackProps {
   /**
@@ -36,12 +42,20 @@ export class HindsightStack extends Stack {
     super(scope, id, props);
     const config = props.config ?? readConfig(this.node);
     const source = props.source ?? pipelineSource((key) => this.node.tryGetContext(key), process.cwd());
+    // Loaded here so a module that is no pipeline is refused naming the cdk.json key, not a prop.
+    const pipeline =
+      props.pipeline ??
+      loadPipelineModule(
+        source.entry,
+        props.source ? 'source.entry' : PIPELINE_KEYS.pipeline,
+        props.source ? source.entry : String(this.node.tryGetContext(PIPELINE_KEYS.pipeline)),
+      );
     // The id "Default" keeps the construct out of logical ids: resources keep the ids they had when
     // they were the stack's own, so upgrading a deployed stack replaces nothing (the database least).
     this.pipeline = new HindsightPipeline(this, 'Default', {
       entry: source.entry,
       migrationsDirectory: source.migrationsDirectory,
-      ...(props.pipeline ? { pipeline: props.pipeline } : {}),
+      pipeline,
       ...(props.projectRoot ? { projectRoot: props.projectRoot } : {}),
       dailySchedule: config.dailySchedule,
       leaseWait: config.leaseWait,
