@@ -159,7 +159,7 @@ export function readConfig(node: Pick<Node, 'tryGetContext'>): HindsightConfig {
     'an object of parameter names (lower camel or snake case) to string values, e.g. {"rowsPerDay": "1000"}',
   );
 
-  const verifyOn = read(CONTEXT_KEYS.verify, false, toBoolean, 'true or false');
+  const verifyOn = read(CONTEXT_KEYS.verify, true, toBoolean, 'true or false');
   const verifySchedule = read(
     CONTEXT_KEYS.verifySchedule,
     false,

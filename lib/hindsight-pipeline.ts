@@ -82,10 +82,10 @@ export interface HindsightPipelineProps {
   /**
    * The Verify workflow (a state machine, its function and the `VerifyDifferences` alarm), which
    * recomputes sampled fresh cells in rolled-back transactions and compares them with what is
-   * stored; `schedule` starts it with `{"sample": sample}`.
-   * @default - no Verify workflow
+   * stored; `schedule` starts it with `{"sample": sample}`. `false` leaves it out.
+   * @default - the Verify workflow, started from the console only (no schedule)
    */
-  readonly verify?: { readonly schedule?: string; readonly sample?: number };
+  readonly verify?: { readonly schedule?: string; readonly sample?: number } | false;
 }
 
 /**
@@ -103,7 +103,7 @@ export class HindsightPipeline extends Construct {
   readonly backfill: BackfillWorkflow;
   readonly alarms: HindsightAlarms;
   readonly afterDeploy: AfterDeploy;
-  /** The Verify workflow, when `verify` is set. */
+  /** The Verify workflow, unless `verify` is false. */
   readonly verify?: VerifyWorkflow;
 
   constructor(scope: Construct, id: string, props: HindsightPipelineProps) {
@@ -136,7 +136,7 @@ export class HindsightPipeline extends Construct {
       functions: this.functions,
       leaseWait,
     });
-    if (props.verify) {
+    if (props.verify !== false) {
       this.verify = new VerifyWorkflow(this, 'Verify', {
         functions: this.functions,
         database: this.database,

@@ -63,7 +63,7 @@ export class HindsightStack extends Stack {
       maxBackfillDays: config.maxBackfillDays,
       autoBackfill: config.autoBackfill,
       params: config.params,
-      ...(config.verify ? { verify: config.verify } : {}),
+      verify: config.verify ?? false,
       ...(config.importedDatabase ? { existingDatabase: config.importedDatabase } : {}),
       ...(config.alarmTopicArn
         ? { alarmTopic: Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn) }

@@ -29,9 +29,9 @@ const stateMachineDimension = (synthesized: Synthesized, kind: 'daily' | 'backfi
 ];
 
 describe('Class: HindsightAlarms', () => {
-  it('has four alarms, none with an action when no topic is configured', () => {
+  it("has five alarms (four, and the Verify workflow's), none with an action when no topic is configured", () => {
     // Assess
-    plain.template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    plain.template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
     for (const [, alarm] of resourcesOfType(plain.json, 'AWS::CloudWatch::Alarm')) {
       expect(alarm.Properties).not.toHaveProperty('AlarmActions');
     }
@@ -125,7 +125,7 @@ describe('Class: HindsightAlarms', () => {
   it('notifies the hindsight:alarmTopicArn topic from every alarm', () => {
     // Assess
     const alarms = resourcesOfType(notifying.json, 'AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(4);
+    expect(alarms).toHaveLength(5);
     for (const [, alarm] of alarms) {
       expect(alarm.Properties).toMatchObject({ AlarmActions: [TOPIC_ARN] });
     }

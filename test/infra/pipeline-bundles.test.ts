@@ -93,6 +93,7 @@ describe('Class: HindsightStack, bundled for the visits fixture', () => {
         'plan',
         'prepare-date',
         'resolve-date',
+        'verify',
         'stage',
         'stage',
         'stage',

@@ -195,6 +195,7 @@ describe('Class: HindsightStack', () => {
           'plan',
           'prepare-date',
           'resolve-date',
+          'verify',
         ].sort(),
       );
       for (const [, fn] of functions) {
@@ -286,7 +287,8 @@ describe('Class: HindsightStack', () => {
 
   describe('state machines', () => {
     it('are Standard, log ALL events with execution data and trace with X-Ray', () => {
-      owned.template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
+      // Daily, backfill and verify.
+      owned.template.resourceCountIs('AWS::StepFunctions::StateMachine', 3);
       owned.template.allResourcesProperties('AWS::StepFunctions::StateMachine', {
         StateMachineType: 'STANDARD',
         LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
@@ -406,6 +408,7 @@ describe('Class: HindsightStack', () => {
         'lease',
         'after-deploy',
         'check-earlier-dates',
+        'verify',
       ]);
       for (const [id, fn] of resourcesOfType(owned.json, 'AWS::Lambda::Function')) {
         const handler = String((fn.Metadata as Record<string, unknown> | undefined)?.['hindsight:handler']);

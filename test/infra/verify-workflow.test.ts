@@ -38,8 +38,8 @@ let scheduled: Synthesized;
 let verify: WorkflowDefinition;
 
 beforeAll(() => {
-  plain = synthesize();
-  withVerify = synthesize({ context: { 'hindsight:verify': true } });
+  plain = synthesize({ context: { 'hindsight:verify': false } });
+  withVerify = synthesize();
   scheduled = synthesize({ context: { 'hindsight:verifySchedule': SCHEDULE, 'hindsight:verifySample': 10 } });
   const found = stateMachineFromTemplate(withVerify.json, 'verify');
   if (!found) throw new Error('No verify state machine in the template.');
@@ -68,7 +68,7 @@ function actionsOf(synthesized: Synthesized, handler: string): string[] {
 }
 
 describe('Class: VerifyWorkflow', () => {
-  it('is not deployed unless asked for: no function, state machine, alarm or rule of its own', () => {
+  it('is left out with hindsight:verify false: no function, state machine, alarm or rule of its own', () => {
     expect(plain.stack.pipeline.verify).toBeUndefined();
     expect(stateMachineFromTemplate(plain.json, 'verify')).toBeUndefined();
     expect(plain.stack.pipeline.alarms.verifyDifferences).toBeUndefined();
@@ -223,16 +223,24 @@ describe('Function: readConfig (verify keys)', () => {
   const configOf = (context: Record<string, unknown>) =>
     readConfig(new Stack(new App({ context }), 'S').node);
 
-  it('is off by default, on with hindsight:verify, and on with a schedule, 30 dates unless told', () => {
-    expect(configOf({}).verify).toBeUndefined();
+  it('is on by default with no schedule, off with hindsight:verify false, on with a schedule, 30 dates unless told', () => {
+    expect(configOf({}).verify).toEqual({ sample: 30 });
+    expect(configOf({ 'hindsight:verify': 'false' }).verify).toBeUndefined();
     expect(configOf({ 'hindsight:verify': 'true' }).verify).toEqual({ sample: 30 });
     expect(configOf({ 'hindsight:verifySchedule': SCHEDULE, 'hindsight:verify': false }).verify).toEqual({
       schedule: SCHEDULE,
       sample: 30,
     });
     expect(
-      configOf({ 'hindsight:verifySchedule': false, 'hindsight:verifySample': '7' }).verify,
+      configOf({
+        'hindsight:verify': false,
+        'hindsight:verifySchedule': false,
+        'hindsight:verifySample': '7',
+      }).verify,
     ).toBeUndefined();
+    expect(configOf({ 'hindsight:verifySchedule': false, 'hindsight:verifySample': '7' }).verify).toEqual({
+      sample: 7,
+    });
   });
 
   it('refuses a schedule and a sample it cannot use, naming key, value and accepted form', () => {
