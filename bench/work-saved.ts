@@ -29,24 +29,24 @@ class SimulatedLedger {
   }
 
   run(pipeline: Pipeline, date: IsoDate, stage: string): void {
-    const i = pipeline.indexOf(stage);
-    let lineage: Record<string, number> = {};
-    const inputRunIds: Record<IsoDate, string> = {};
-    if (i > 0) {
-      const input = pipeline.stages[i - 1];
-      const same = this.rows.get(`${date}|${input.name}`);
-      if (same === undefined) throw new Error(`${stage} on ${date} without its input ${input.name}`);
-      lineage = { ...same.lineage, [input.name]: same.version };
-      for (const day of dateRange(addDays(date, -pipeline.stages[i].lookbackDays), date)) {
-        const row = this.rows.get(`${day}|${input.name}`);
-        if (row !== undefined) inputRunIds[day] = row.runId;
+    const lineage: Record<string, number> = {};
+    const inputRunIds: Record<string, Record<IsoDate, string>> = {};
+    for (const input of pipeline.inputsOf(stage)) {
+      const same = this.rows.get(`${date}|${input.stage}`);
+      if (same === undefined) throw new Error(`${stage} on ${date} without its input ${input.stage}`);
+      Object.assign(lineage, same.lineage, { [input.stage]: same.version });
+      const read: Record<IsoDate, string> = {};
+      for (const day of dateRange(addDays(date, -input.lookbackDays), date)) {
+        const row = this.rows.get(`${day}|${input.stage}`);
+        if (row !== undefined) read[day] = row.runId;
       }
+      inputRunIds[input.stage] = read;
     }
     this.runs++;
     this.rows.set(`${date}|${stage}`, {
       date,
       stage,
-      version: pipeline.stages[i].version,
+      version: pipeline.stage(stage).version,
       lineage,
       inputRunIds,
       runId: `run-${this.runs}`,

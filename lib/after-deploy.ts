@@ -72,7 +72,12 @@ export function deploymentIdOf(
   props: Pick<AfterDeployProps, 'pipeline' | 'transitions' | 'migrationsDirectory'>,
 ): string {
   const content = {
-    stages: props.pipeline.stages.map((stage) => [stage.name, stage.version, stage.lookbackDays]),
+    // A chain's stages hash as they did before stage graphs, so upgrading triggers no backfill.
+    stages: props.pipeline.stages.map((stage) =>
+      stage.inputs === undefined
+        ? [stage.name, stage.version, stage.lookbackDays]
+        : [stage.name, stage.version, props.pipeline.inputsOf(stage.name)],
+    ),
     transitions: props.transitions.map((transition) => transition.id),
     migrations: [
       ...loadMigrations(frameworkMigrationsDirectory()).map((migration) => [

@@ -39,8 +39,6 @@ export const BACKFILL_STATES = {
   gaveUp: 'Gave Up Waiting For Lease',
   backfillEachDate: 'Backfill Each Date',
   prepareDate: 'Prepare Date',
-  startAtWhichStage: 'Start At Which Stage?',
-  refuseUnknownStartStage: 'Refuse Unknown Start Stage',
   failDate: 'Fail Date',
   finishDate: 'Finish Date',
   releaseLease: 'Release Lease',
@@ -74,7 +72,7 @@ export interface BackfillWorkflowProps {
 /**
  * The backfill: validate and plan the console input (refusing bad input before any lease), stop
  * there for a dry run or an empty plan, take the lease, then run each planned date in order, one
- * child execution at a time, each entering the stage chain at its own start stage. A failed date
+ * child execution at a time, each running the stages planned for it. A failed date
  * fails the Map, which releases the lease and fails the backfill; starting it again resumes from
  * a new plan.
  */
@@ -155,7 +153,7 @@ export class BackfillWorkflow extends Construct {
 
     this.stateMachine = createStateMachine(this, 'StateMachine', {
       kind: 'backfill',
-      comment: 'Hindsight backfill: planned dates in order, one at a time, each from its start stage.',
+      comment: 'Hindsight backfill: planned dates in order, one at a time, each its planned stages.',
       definition,
       invokes: [...functions.stages.values(), functions.plan, functions.lease, functions.prepareDate],
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
@@ -163,8 +161,9 @@ export class BackfillWorkflow extends Construct {
   }
 
   /**
-   * One date, as a child execution: prepare it, then jump into this workflow's own stage chain
-   * at the date's start stage. A stage failure fails the date (the lease is released outside).
+   * One date, as a child execution: prepare it, then run exactly the stages its plan lists, in
+   * pipeline order: each stage behind a Choice "Run <Stage>?" on `$.prepared.runs`. A stage failure
+   * fails the date (the lease is released outside).
    */
   private dateProcessor(pipeline: Pipeline, functions: HindsightFunctions) {
     const prepare = invoke(this, BACKFILL_STATES.prepareDate, functions.prepareDate, {
@@ -175,20 +174,9 @@ export class BackfillWorkflow extends Construct {
       functions,
       input: { date: '$.prepared.date', token: '$.prepared.token', executionId: '$.executionId' },
       onFailure: failWithCaughtError(this, BACKFILL_STATES.failDate),
+      next: new Succeed(this, BACKFILL_STATES.finishDate),
+      runIf: (stage) => Condition.booleanEquals(`$.prepared.runs.${stage}`, true),
     });
-    stages.last.next(new Succeed(this, BACKFILL_STATES.finishDate));
-
-    const startAt = new Choice(this, BACKFILL_STATES.startAtWhichStage);
-    for (const stage of pipeline.stages) {
-      startAt.when(Condition.stringEquals('$.prepared.startStage', stage.name), stages.entry(stage.name));
-    }
-    startAt.otherwise(
-      new Fail(this, BACKFILL_STATES.refuseUnknownStartStage, {
-        error: ERRORS.unknownStartStage,
-        cause:
-          'The planned start stage is not in the deployed stage list. Plan again with the deployed code.',
-      }),
-    );
-    return prepare.next(startAt);
+    return prepare.next(stages.first);
   }
 }

@@ -88,10 +88,10 @@ export class DailyWorkflow extends Construct {
       functions,
       input: { date: '$.resolved.date', token: '$.lease.token', executionId: JsonPath.executionId },
       onFailure: releaseAfterFailure,
+      next: releaseLease(this, DAILY_STATES.releaseLease, functions, 'daily').next(
+        new Succeed(this, DAILY_STATES.finish),
+      ),
     });
-    stages.last
-      .next(releaseLease(this, DAILY_STATES.releaseLease, functions, 'daily'))
-      .next(new Succeed(this, DAILY_STATES.finish));
 
     this.stateMachine = createStateMachine(this, 'StateMachine', {
       kind: 'daily',

@@ -1,6 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import {
+  Choice,
+  type Condition,
   Errors,
   Fail,
   type IChainable,
@@ -32,8 +34,6 @@ export const ERRORS = {
   invalidInput: 'InvalidInputError',
   /** Raised by the workflow itself when acquire kept finding the lease held for the whole wait. */
   gaveUpWaitingForLease: 'GaveUpWaitingForLeaseError',
-  /** Raised by the workflow itself when a planned start stage is not in the deployed stage list. */
-  unknownStartStage: 'UnknownStartStageError',
 } as const;
 
 /** Wait between two acquire attempts while the lease is held. */
@@ -167,18 +167,27 @@ export interface StageChainProps {
   readonly input: StageInputPaths;
   /** Where a failed stage goes, with the error at `$.error`. */
   readonly onFailure: IChainable;
+  /** Where the chain goes after its last stage. */
+  readonly next: IChainable;
+  /**
+   * When given, each stage runs only when its condition holds: a Choice "Run <Stage>?" before its
+   * Task goes on to the next stage's otherwise (the backfill runs each date's planned set).
+   * @default - every stage runs
+   */
+  readonly runIf?: (stage: string) => Condition;
 }
 
 /**
- * The stage chain, built once per workflow (a state belongs to one state machine): a Task per
- * stage, in pipeline order, each retrying transient Lambda errors only and catching everything
- * else into `$.error` → `onFailure`. Its result goes to `$.stages.<stage>`.
+ * The stages, built once per workflow (a state belongs to one state machine): a Task per stage in
+ * pipeline order, which is a graph order (every stage after its inputs), each retrying transient
+ * Lambda errors only and catching everything else into `$.error` → `onFailure`. Its result goes
+ * to `$.stages.<stage>`.
  */
 export class StageChain {
-  /** Stage Tasks by stage name, in pipeline order; any of them is an entry point. */
+  /** Stage Tasks by stage name, in pipeline order. */
   readonly tasks: ReadonlyMap<string, TaskStateBase>;
-  /** The last stage's Task, to continue from. */
-  readonly last: TaskStateBase;
+  /** Where the chain starts: the first stage's Task, or its Choice. */
+  readonly first: IChainable;
 
   constructor(scope: Construct, props: StageChainProps) {
     const payload = TaskInput.fromObject({
@@ -187,32 +196,24 @@ export class StageChain {
       executionId: JsonPath.stringAt(props.input.executionId),
     });
     const tasks = new Map<string, TaskStateBase>();
-    let previous: TaskStateBase | undefined;
     for (const stage of props.pipeline.stages) {
       const task = invoke(scope, runStateName(stage.name), props.functions.stage(stage.name), {
         payload,
         resultPath: `$.stages.${stage.name}`,
       });
       task.addCatch(props.onFailure, { errors: [Errors.ALL], resultPath: '$.error' });
-      previous?.next(task);
-      previous = task;
       tasks.set(stage.name, task);
     }
-    if (!previous) throw new Error('The stage chain needs at least one stage.');
+    // Built from the end, so each stage knows what comes after it.
+    let next = props.next;
+    for (const stage of [...props.pipeline.names].reverse()) {
+      const task = tasks.get(stage)!;
+      task.next(next);
+      next = props.runIf
+        ? new Choice(scope, `${runStateName(stage)}?`).when(props.runIf(stage), task).otherwise(next)
+        : task;
+    }
     this.tasks = tasks;
-    this.last = previous;
-  }
-
-  /** The first stage's Task. */
-  get first(): TaskStateBase {
-    return this.entry(this.tasks.keys().next().value ?? '');
-  }
-
-  /** The Task that runs `stage`: where a date starting at `stage` enters the chain. */
-  entry(stage: string): TaskStateBase {
-    const task = this.tasks.get(stage);
-    if (!task)
-      throw new Error(`No Task for stage "${stage}"; the stages are ${[...this.tasks.keys()].join(', ')}.`);
-    return task;
+    this.first = next;
   }
 }

@@ -35,7 +35,8 @@ export function cachedWorkflowDefinitions(
 
 function definitionsKey(module: PipelineModule, context: Readonly<Record<string, unknown>>): string {
   const hash = createHash('sha256');
-  hash.update(JSON.stringify(module.pipeline.stages.map((stage) => [stage.name, stage.lookbackDays])));
+  const { pipeline } = module;
+  hash.update(JSON.stringify(pipeline.names.map((name) => [name, pipeline.inputsOf(name)])));
   hash.update(JSON.stringify(context));
   for (const file of sourceFiles(join(FRAMEWORK, 'lib'))) hash.update(file).update(readFileSync(file));
   return hash.digest('hex');

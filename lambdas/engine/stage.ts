@@ -6,8 +6,10 @@ export interface StageContext {
   readonly sql: SqlExecutor;
   /** The execution date being produced. */
   readonly date: IsoDate;
-  /** First date of the input window: `date - lookbackDays`. */
+  /** First date of the widest input window: `date` minus the longest lookback of the stage's inputs. */
   readonly windowStart: IsoDate;
+  /** First date of each input's window, by input stage: `date - lookbackDays` of that input. */
+  readonly windowStarts: Readonly<Record<string, IsoDate>>;
   /** The pipeline's own parameters, as deployed or given with `--param` (see `PipelineParams`). */
   readonly params: PipelineParams;
 }
@@ -25,8 +27,20 @@ export interface StageDefinition {
   readonly name: string;
   /** Bump when what the stage computes changes: past dates will be rebuilt from this stage on. */
   readonly version: number;
-  /** When > 0 the stage reads its input over `[date - lookbackDays, date]`, so dates depend on earlier ones. */
-  readonly lookbackDays: number;
+  /**
+   * The stages whose output this stage reads, each a name or `{ stage, lookbackDays }` (it reads that
+   * stage's rows over `[date - lookbackDays, date]`; default 0, the date alone). Omitted: the stage
+   * reads the stage listed before it, with `lookbackDays` below (a chain). `[]`: a source, which
+   * reads nothing another stage writes.
+   * @default - the stage before it in the list
+   */
+  readonly inputs?: readonly StageInput[];
+  /**
+   * For a stage without `inputs`: when > 0 it reads the previous stage over `[date - lookbackDays,
+   * date]`, so dates depend on earlier ones. With `inputs`, each input has its own lookback.
+   * @default 0
+   */
+  readonly lookbackDays?: number;
   /** Tables whose rows for the date (column `day`) this stage replaces on every run. */
   readonly owns: readonly string[];
   /** One-sentence description, shown by `hindsight status` and in the console. */
@@ -54,9 +68,18 @@ export interface StageDefinition {
   readonly run: (context: StageContext) => Promise<number>;
 }
 
-export type Stage = Readonly<StageDefinition>;
+/** One input of a stage: a stage name (read on the date alone), or the stage and how many days back it reads. */
+export type StageInput = string | { readonly stage: string; readonly lookbackDays?: number };
 
-/** Declares a stage. Validation of names and versions happens when the ordered list is built. */
+/** A declared stage: its definition, with `lookbackDays` filled in. */
+export type Stage = Readonly<StageDefinition> & { readonly lookbackDays: number };
+
+/** Declares a stage. Validation of names, versions and inputs happens when the ordered list is built. */
 export function defineStage(definition: StageDefinition): Stage {
-  return Object.freeze({ ...definition, owns: Object.freeze([...definition.owns]) });
+  return Object.freeze({
+    ...definition,
+    lookbackDays: definition.lookbackDays ?? 0,
+    owns: Object.freeze([...definition.owns]),
+    ...(definition.inputs === undefined ? {} : { inputs: Object.freeze([...definition.inputs]) }),
+  });
 }

@@ -12,7 +12,7 @@ export interface TransitionContext {
 /**
  * A one-off, per-date fix tied to a stage version, kept like a migration: e.g. "when transform
  * goes to v2, delete the date's rows of the table it no longer owns". The backfill applies it to
- * each date it reruns from that stage (or an earlier one), once, before the date's stages run,
+ * each date on which that stage reruns, once, before the date's stages run,
  * in one transaction with its ledger row. It must be idempotent: it may be retried after a crash.
  */
 export interface TransitionDefinition {
@@ -72,22 +72,21 @@ export function defineTransitions(
 }
 
 /**
- * The transitions a date gets when it reruns from `startStage`: those whose stage reruns (at or
- * after the start stage) and whose target version is the stage's version in the code, less
- * those already applied to the date. A transition for a version the code has moved past, or for
- * a stage the date does not rerun, does not apply.
+ * The transitions a date gets when it reruns `stages`: those whose stage reruns and whose target
+ * version is the stage's version in the code, less those already applied to the date. A
+ * transition for a version the code has moved past, or for a stage the date does not rerun, does
+ * not apply.
  */
 export function transitionsFor(
   pipeline: Pipeline,
   transitions: readonly Transition[],
-  startStage: string,
+  stages: readonly string[],
   applied: ReadonlySet<string>,
 ): Transition[] {
-  const start = pipeline.indexOf(startStage);
   return transitions.filter(
     (transition) =>
+      stages.includes(transition.stage) &&
       pipeline.names.includes(transition.stage) &&
-      pipeline.indexOf(transition.stage) >= start &&
       pipeline.stage(transition.stage).version === transition.toVersion &&
       !applied.has(transition.id),
   );

@@ -21,10 +21,11 @@ export function createPrepareDateHandler(deps: StepDependencies, observer: Obser
     }),
     run: (event) => prepareDate(deps, event),
     succeeded: (prepared) => ({
-      message: `Prepared ${prepared.date}: it runs from stage ${prepared.startStage}`,
+      message: `Prepared ${prepared.date}: it reruns ${prepared.stages.join(', ')}`,
       fields: {
         date: prepared.date,
         stage: prepared.startStage,
+        stages: prepared.stages,
         version: deps.pipeline.stage(prepared.startStage).version,
         token: prepared.token,
         transitionsApplied: prepared.transitionsApplied,

@@ -6,6 +6,21 @@ export interface StoredPlannedDate {
   readonly position: number;
   readonly date: IsoDate;
   readonly startStage: string;
+  /** The stages the date reruns; null for a plan stored before stage graphs (it reruns from `startStage` on). */
+  readonly stages: readonly string[] | null;
+}
+
+interface PlanRecord extends Record<string, unknown> {
+  position: number;
+  day: string;
+  start_stage: string;
+  stages: string[] | null;
+}
+
+const PLAN_COLUMNS = 'position, day, start_stage, stages';
+
+function toStoredDate(row: PlanRecord): StoredPlannedDate {
+  return { position: row.position, date: row.day, startStage: row.start_stage, stages: row.stages };
 }
 
 /** Dates per INSERT, so no statement's parameters grow with the plan. */
@@ -24,7 +39,7 @@ export const PLAN_RETENTION_DAYS = 90;
 export async function saveBackfillPlan(
   sql: SqlClient,
   executionId: string,
-  dates: readonly { readonly date: IsoDate; readonly startStage: string }[],
+  dates: readonly { readonly date: IsoDate; readonly startStage: string; readonly stages: readonly string[] }[],
 ): Promise<void> {
   await sql.transaction(async (tx) => {
     await tx.query('DELETE FROM hindsight_backfill_plans WHERE execution_id = $1', [executionId]);
@@ -37,10 +52,11 @@ export async function saveBackfillPlan(
         position: first + i,
         day: planned.date,
         stage: planned.startStage,
+        stages: planned.stages,
       }));
       await tx.query(
-        `INSERT INTO hindsight_backfill_plans (execution_id, position, day, start_stage)
-         SELECT $1, (item->>'position')::int, (item->>'day')::date, item->>'stage'
+        `INSERT INTO hindsight_backfill_plans (execution_id, position, day, start_stage, stages)
+         SELECT $1, (item->>'position')::int, (item->>'day')::date, item->>'stage', item->'stages'
          FROM jsonb_array_elements($2::jsonb) AS item`,
         [executionId, sqlJson(chunk)],
       );
@@ -54,14 +70,12 @@ export async function readPlannedDateAndPrevious(
   executionId: string,
   position: number,
 ): Promise<{ readonly current?: StoredPlannedDate; readonly previous?: StoredPlannedDate }> {
-  const { rows } = await sql.query<{ position: number; day: string; start_stage: string }>(
-    `SELECT position, day, start_stage FROM hindsight_backfill_plans
+  const { rows } = await sql.query<PlanRecord>(
+    `SELECT ${PLAN_COLUMNS} FROM hindsight_backfill_plans
      WHERE execution_id = $1 AND position BETWEEN $2::int - 1 AND $2::int ORDER BY position`,
     [executionId, position],
   );
-  const byPosition = new Map(
-    rows.map((row) => [row.position, { position: row.position, date: row.day, startStage: row.start_stage }]),
-  );
+  const byPosition = new Map(rows.map((row) => [row.position, toStoredDate(row)]));
   const current = byPosition.get(position);
   const previous = byPosition.get(position - 1);
   return { ...(current ? { current } : {}), ...(previous ? { previous } : {}) };
@@ -69,9 +83,9 @@ export async function readPlannedDateAndPrevious(
 
 /** The whole stored plan of `executionId`, in order (for `status`, tests and the curious). */
 export async function readBackfillPlan(sql: SqlExecutor, executionId: string): Promise<StoredPlannedDate[]> {
-  const { rows } = await sql.query<{ position: number; day: string; start_stage: string }>(
-    'SELECT position, day, start_stage FROM hindsight_backfill_plans WHERE execution_id = $1 ORDER BY position',
+  const { rows } = await sql.query<PlanRecord>(
+    `SELECT ${PLAN_COLUMNS} FROM hindsight_backfill_plans WHERE execution_id = $1 ORDER BY position`,
     [executionId],
   );
-  return rows.map((row) => ({ position: row.position, date: row.day, startStage: row.start_stage }));
+  return rows.map(toStoredDate);
 }

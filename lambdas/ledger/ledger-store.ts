@@ -1,5 +1,5 @@
 import type { IsoDate } from '../engine/dates';
-import type { LedgerEntry, LedgerRow } from '../engine/ledger';
+import type { InputRunIds, LedgerEntry, LedgerRow } from '../engine/ledger';
 import type { Lineage } from '../engine/pipeline';
 import {
   type SqlExecutor,
@@ -16,7 +16,7 @@ interface StateRecord extends Record<string, unknown> {
   stage: string;
   version: number;
   lineage: Lineage;
-  input_run_ids: Record<IsoDate, string>;
+  input_run_ids: InputRunIds;
   run_id: string;
   execution_id: string | null;
   fence_token: number;

@@ -105,7 +105,12 @@ export interface PrepareDateInput {
 }
 export interface PreparedDate {
   readonly date: IsoDate;
+  /** The first stage the date reruns. */
   readonly startStage: string;
+  /** The stages the date reruns, in pipeline order. */
+  readonly stages: readonly string[];
+  /** Every deployed stage: whether the date reruns it (what each "Run <Stage>?" Choice reads). */
+  readonly runs: Readonly<Record<string, boolean>>;
   /** Token to fence this date's stage transactions with (renewed, or re-taken after a redrive). */
   readonly token: number;
   readonly transitionsApplied: readonly string[];

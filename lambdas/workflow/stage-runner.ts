@@ -8,6 +8,7 @@ import {
   StageFailedError,
   StaleFenceTokenError,
 } from '../engine/errors';
+import type { InputRunIds } from '../engine/ledger';
 import type { Lineage, Pipeline } from '../engine/pipeline';
 import { executionId, fenceToken, isoDate, parseInput, stageName } from '../engine/schemas';
 import type { SqlClient, SqlExecutor } from '../engine/sql';
@@ -30,7 +31,7 @@ export interface StageRunResult {
   readonly runId: string;
   readonly rowsWritten: number;
   readonly lineage: Lineage;
-  readonly inputRunIds: Readonly<Record<IsoDate, string>>;
+  readonly inputRunIds: InputRunIds;
 }
 
 export function stageRunRequestSchema(pipeline: Pipeline) {
@@ -52,13 +53,17 @@ export function stageRunRequestSchema(pipeline: Pipeline) {
  */
 export async function replaceOwnedRows(
   tx: SqlExecutor,
+  pipeline: Pipeline,
   stage: Stage,
   date: IsoDate,
   params: PipelineParams,
 ): Promise<number> {
   for (const table of stage.owns) await tx.query(`DELETE FROM ${table} WHERE day = $1::date`, [date]);
-  const windowStart = addDays(date, -stage.lookbackDays);
-  const rowsWritten = await stage.run({ sql: tx, date, windowStart, params });
+  const windowStart = addDays(date, -pipeline.lookbackOf(stage.name));
+  const windowStarts = Object.fromEntries(
+    pipeline.inputsOf(stage.name).map((input) => [input.stage, addDays(date, -input.lookbackDays)]),
+  );
+  const rowsWritten = await stage.run({ sql: tx, date, windowStart, windowStarts, params });
   if (!Number.isInteger(rowsWritten) || rowsWritten < 0) {
     throw new HindsightError(
       `Stage ${stage.name} returned ${String(rowsWritten)} as its row count; return the rows written.`,
@@ -72,7 +77,7 @@ export async function replaceOwnedRows(
  * inputs' provenance, delete the stage's rows for the date, run the stage, record the run.
  * Either all of it commits or none of it does.
  *
- * Round trips: 1 (fence) + 1 (inputs; none for the first stage) + one DELETE per owned table
+ * Round trips: 1 (fence) + 1 per input (none for a source) + one DELETE per owned table
  * + the stage's own statements + 1 (ledger and history), whatever the number of rows.
  */
 export async function runStage(
@@ -88,8 +93,6 @@ export async function runStage(
     executionId: execution,
   } = parseInput(stageRunRequestSchema(pipeline), request);
   const stage = pipeline.stage(name);
-  const input = pipeline.inputOf(name);
-  const windowStart = addDays(date, -stage.lookbackDays);
   const runId = randomUUID();
 
   try {
@@ -97,18 +100,18 @@ export async function runStage(
       const startedAt = new Date().toISOString();
       await checkFence(tx, token);
 
-      let lineage: Lineage = {};
-      const inputRunIds: Record<IsoDate, string> = {};
-      if (input) {
-        const inputs = await readStageWindow(tx, input.name, windowStart, date);
-        const sameDay = inputs.find((row) => row.date === date);
-        if (!sameDay) throw new MissingInputError(name, date, input.name);
-        for (const row of inputs) inputRunIds[row.date] = row.runId;
-        // The date's own input carries the lineage; earlier window dates are covered by their run ids.
-        lineage = { ...sameDay.lineage, [input.name]: sameDay.version };
+      const lineage: Record<string, number> = {};
+      const inputRunIds: Record<string, Record<IsoDate, string>> = {};
+      for (const input of pipeline.inputsOf(name)) {
+        const rows = await readStageWindow(tx, input.stage, addDays(date, -input.lookbackDays), date);
+        const sameDay = rows.find((row) => row.date === date);
+        if (!sameDay) throw new MissingInputError(name, date, input.stage);
+        inputRunIds[input.stage] = Object.fromEntries(rows.map((row) => [row.date, row.runId]));
+        // The date's own inputs carry the lineage; earlier window dates are covered by their run ids.
+        Object.assign(lineage, sameDay.lineage, { [input.stage]: sameDay.version });
       }
 
-      const rowsWritten = await replaceOwnedRows(tx, stage, date, params);
+      const rowsWritten = await replaceOwnedRows(tx, pipeline, stage, date, params);
 
       await recordRun(tx, {
         date,

@@ -199,7 +199,7 @@ export async function checkEarlierDates(
     throw new EarlierDatesStaleError(
       date,
       conflicts.map((conflict) => conflict.date),
-      formatDependencyConflicts(conflicts),
+      formatDependencyConflicts(conflicts, deps.pipeline),
     );
   }
   return { date, checked: dependencyWindow(index, date) };
@@ -289,15 +289,19 @@ export async function prepareDate(deps: StepDependencies, raw: unknown): Promise
         `by "Validate And Plan", or is older than ${PLAN_RETENTION_DAYS} days. Start the backfill again.`,
     );
   }
-  if (!deps.pipeline.names.includes(current.startStage)) {
+  // Stored before stage graphs, a date reran everything from its start stage on.
+  const stages = current.stages ?? plannedFrom(deps.pipeline, current.startStage);
+  const unknown = stages.filter((stage) => !deps.pipeline.names.includes(stage));
+  if (unknown.length > 0) {
     throw InvalidInputError.of(
-      'startStage',
-      current.startStage,
-      `one of ${deps.pipeline.names.join(', ')} (the plan was made with other code; start the backfill again)`,
+      'stages',
+      unknown,
+      `stages among ${deps.pipeline.names.join(', ')} (the plan was made with other code; start the backfill again)`,
     );
   }
   if (previous !== undefined) {
-    const last = deps.pipeline.names[deps.pipeline.names.length - 1];
+    // Stages run in pipeline order: the date is done when the last one it planned is.
+    const last = (previous.stages ?? plannedFrom(deps.pipeline, previous.startStage)).at(-1) ?? previous.startStage;
     if ((await readLastExecution(deps.sql, previous.date, last)) !== execution) {
       throw new EarlierDateNotDoneError(
         `Backfill date ${current.date} did not start: the planned date before it, ${previous.date}, ` +
@@ -313,11 +317,23 @@ export async function prepareDate(deps: StepDependencies, raw: unknown): Promise
   if (lease.outcome !== 'reentered') await raiseFence(deps.sql, lease.token);
   const transitionsApplied = await applyTransitions(deps.sql, deps.pipeline, deps.transitions, {
     date: current.date,
-    startStage: current.startStage,
+    stages,
     fenceToken: lease.token,
     executionId: execution,
   });
-  return { date: current.date, startStage: current.startStage, token: lease.token, transitionsApplied };
+  return {
+    date: current.date,
+    startStage: stages[0] ?? current.startStage,
+    stages,
+    runs: Object.fromEntries(deps.pipeline.names.map((name) => [name, stages.includes(name)])),
+    token: lease.token,
+    transitionsApplied,
+  };
+}
+
+/** What a date planned from `startStage` reruns when its plan did not store the set. */
+function plannedFrom(pipeline: StepDependencies['pipeline'], startStage: string): string[] {
+  return pipeline.names.includes(startStage) ? pipeline.downstreamOf([startStage]) : [startStage];
 }
 
 function stageTaskSchema() {

@@ -28,13 +28,13 @@ export async function applyTransitions(
   sql: SqlClient,
   pipeline: Pipeline,
   transitions: readonly Transition[],
-  request: { date: IsoDate; startStage: string; fenceToken: number; executionId: string },
+  request: { date: IsoDate; stages: readonly string[]; fenceToken: number; executionId: string },
 ): Promise<string[]> {
   if (transitions.length === 0) return [];
   const pending = transitionsFor(
     pipeline,
     transitions,
-    request.startStage,
+    request.stages,
     await readTransitionsAppliedTo(sql, request.date),
   );
   const applied: string[] = [];

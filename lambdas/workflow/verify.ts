@@ -128,7 +128,7 @@ export async function verifyCell(
         );
       }
       try {
-        await replaceOwnedRows(tx, stage, date, deps.params);
+        await replaceOwnedRows(tx, deps.pipeline, stage, date, deps.params);
       } catch (error) {
         if (isSerializationFailure(error)) return rewritten();
         return { stage: stage.name, outcome: 'failed', error: describeCause(error) };
@@ -147,7 +147,7 @@ export async function verifyCell(
 
 type CellStaleReasons = Extract<CellVerdict, { outcome: 'stale' }>['reasons'];
 
-/** The cell's staleness by the ledger as this transaction sees it: its own row and its input's over its window. */
+/** The cell's staleness by the ledger as this transaction sees it: its own row and its inputs' over their windows. */
 async function stalenessNow(
   tx: SqlExecutor,
   pipeline: Pipeline,
@@ -155,7 +155,7 @@ async function stalenessNow(
   date: IsoDate,
   historyStart: IsoDate,
 ): Promise<CellStaleReasons> {
-  const rows = await readLedgerWindow(tx, { from: addDays(date, -stage.lookbackDays), to: date });
+  const rows = await readLedgerWindow(tx, { from: addDays(date, -pipeline.lookbackOf(stage.name)), to: date });
   return staleness(indexLedger(pipeline, rows.map(toEntry)), date, stage.name, { historyStart });
 }
 

@@ -23,24 +23,24 @@ export class SimulatedLedger {
   }
 
   /**
-   * Runs one stage for one date with the given code, as the runner records it: inputs are the
-   * previous stage's rows over `[date - lookbackDays, date]`, lineage is the previous stage's
-   * lineage plus its version, and the run gets a fresh id. Refuses when the input has not run.
+   * Runs one stage for one date with the given code, as the runner records it: for each input, its
+   * rows over `[date - lookbackDays, date]`; lineage is the inputs' lineages plus their versions;
+   * the run gets a fresh id. Refuses when an input has not run on the date.
    */
   runStage(pipeline: Pipeline, date: IsoDate, stage: string): LedgerEntry {
-    const i = pipeline.indexOf(stage);
-    const code = pipeline.stages[i];
-    let lineage: Record<string, number> = {};
-    const inputRunIds: Record<IsoDate, string> = {};
-    if (i > 0) {
-      const input = pipeline.stages[i - 1].name;
-      const same = this.get(date, input);
-      if (same === undefined) throw new MissingInputError(stage, date, input);
-      lineage = { ...same.lineage, [input]: same.version };
-      for (const day of dateRange(addDays(date, -code.lookbackDays), date)) {
-        const row = this.get(day, input);
-        if (row !== undefined) inputRunIds[day] = row.runId;
+    const code = pipeline.stage(stage);
+    const lineage: Record<string, number> = {};
+    const inputRunIds: Record<string, Record<IsoDate, string>> = {};
+    for (const input of pipeline.inputsOf(stage)) {
+      const same = this.get(date, input.stage);
+      if (same === undefined) throw new MissingInputError(stage, date, input.stage);
+      Object.assign(lineage, same.lineage, { [input.stage]: same.version });
+      const read: Record<IsoDate, string> = {};
+      for (const day of dateRange(addDays(date, -input.lookbackDays), date)) {
+        const row = this.get(day, input.stage);
+        if (row !== undefined) read[day] = row.runId;
       }
+      inputRunIds[input.stage] = read;
     }
     this.runs += 1;
     const entry: LedgerEntry = {
@@ -105,19 +105,27 @@ export function bump(pipeline: Pipeline, stage: string, to?: number): Pipeline {
  * ledger holds now? It ignores anything planned, so it says what a finished backfill left behind.
  */
 export function isFresh(ledger: SimulatedLedger, pipeline: Pipeline, date: IsoDate, stage: string): boolean {
-  const i = pipeline.indexOf(stage);
   const entry = ledger.get(date, stage);
-  if (entry === undefined || entry.version !== pipeline.stages[i].version) return false;
+  if (entry === undefined || entry.version !== pipeline.stage(stage).version) return false;
+  // Every stage upstream, found by following inputs, at its code version.
   const expected: Record<string, number> = {};
-  for (const upstream of pipeline.stages.slice(0, i)) expected[upstream.name] = upstream.version;
-  if (JSON.stringify(entry.lineage, Object.keys(expected)) !== JSON.stringify(expected)) return false;
-  if (Object.keys(entry.lineage).length !== i) return false;
-  if (i === 0) return true;
-  const input = pipeline.stages[i - 1].name;
-  const now: Record<IsoDate, string> = {};
-  for (const day of dateRange(addDays(date, -pipeline.stages[i].lookbackDays), date)) {
-    const row = ledger.get(day, input);
-    if (row !== undefined) now[day] = row.runId;
+  const pending = pipeline.inputsOf(stage).map((input) => input.stage);
+  while (pending.length > 0) {
+    const upstream = pending.pop()!;
+    if (Object.hasOwn(expected, upstream)) continue;
+    expected[upstream] = pipeline.stage(upstream).version;
+    pending.push(...pipeline.inputsOf(upstream).map((input) => input.stage));
   }
-  return JSON.stringify(now) === JSON.stringify(entry.inputRunIds);
+  const recorded = Object.keys(entry.lineage).sort();
+  if (JSON.stringify(recorded) !== JSON.stringify(Object.keys(expected).sort())) return false;
+  if (recorded.some((name) => entry.lineage[name] !== expected[name])) return false;
+  for (const input of pipeline.inputsOf(stage)) {
+    const now: Record<IsoDate, string> = {};
+    for (const day of dateRange(addDays(date, -input.lookbackDays), date)) {
+      const row = ledger.get(day, input.stage);
+      if (row !== undefined) now[day] = row.runId;
+    }
+    if (JSON.stringify(now) !== JSON.stringify(entry.inputRunIds[input.stage] ?? {})) return false;
+  }
+  return Object.keys(entry.inputRunIds).length === pipeline.inputsOf(stage).length;
 }

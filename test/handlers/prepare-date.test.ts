@@ -18,7 +18,7 @@ describe('Handler: prepare-date', () => {
     // Prepare
     const prepare = createPrepareDateHandler(testDependencies(bed.sql, pipeline), observerWithClock(0, 12));
 
-    await saveBackfillPlan(bed.sql, BACKFILL_EXECUTION, [{ date: '2026-02-10', startStage: 'validate' }]);
+    await saveBackfillPlan(bed.sql, BACKFILL_EXECUTION, [{ date: '2026-02-10', startStage: 'validate', stages: ['validate', 'summarize', 'trend', 'report'] }]);
 
     // Act
     const prepared = await prepare(
@@ -58,8 +58,8 @@ describe('Handler: prepare-date', () => {
     const prepare = createPrepareDateHandler(testDependencies(bed.sql, pipeline), observerWithClock(0, 3));
 
     await saveBackfillPlan(bed.sql, BACKFILL_EXECUTION, [
-      { date: '2026-02-10', startStage: 'validate' },
-      { date: '2026-02-11', startStage: 'collect' },
+      { date: '2026-02-10', startStage: 'validate', stages: ['validate', 'summarize', 'trend', 'report'] },
+      { date: '2026-02-11', startStage: 'collect', stages: ['collect', 'validate', 'summarize', 'trend', 'report'] },
     ]);
 
     // Act

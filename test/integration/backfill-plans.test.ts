@@ -100,8 +100,8 @@ describe.each(databaseKinds())('Stored backfill plans on $name', (kind) => {
   it('prepares each position from the stored plan, and refuses one whose predecessor is not done', async () => {
     // Prepare
     await saveBackfillPlan(sql, EXECUTION, [
-      { date: '2026-11-28', startStage: 'collect' },
-      { date: '2026-11-29', startStage: 'collect' },
+      { date: '2026-11-28', startStage: 'collect', stages: ['collect', 'validate', 'summarize', 'trend', 'report'] },
+      { date: '2026-11-29', startStage: 'collect', stages: ['collect', 'validate', 'summarize', 'trend', 'report'] },
     ]);
 
     // Act
@@ -117,8 +117,8 @@ describe.each(databaseKinds())('Stored backfill plans on $name', (kind) => {
   it('lets an item that outlived its failed backfill take back no lease: the predecessor check comes first', async () => {
     // Prepare: the backfill failed on its first date, and the failure released the lease
     await saveBackfillPlan(sql, EXECUTION, [
-      { date: '2026-11-28', startStage: 'collect' },
-      { date: '2026-11-29', startStage: 'collect' },
+      { date: '2026-11-28', startStage: 'collect', stages: ['collect', 'validate', 'summarize', 'trend', 'report'] },
+      { date: '2026-11-29', startStage: 'collect', stages: ['collect', 'validate', 'summarize', 'trend', 'report'] },
     ]);
     const dependencies = deps();
     await prepareDate(dependencies, { position: 0, executionId: EXECUTION, token: 1 });
@@ -136,7 +136,7 @@ describe.each(databaseKinds())('Stored backfill plans on $name', (kind) => {
 
   it('refuses a position the execution never planned, taking no lease', async () => {
     // Prepare
-    await saveBackfillPlan(sql, EXECUTION, [{ date: '2026-11-28', startStage: 'collect' }]);
+    await saveBackfillPlan(sql, EXECUTION, [{ date: '2026-11-28', startStage: 'collect', stages: ['collect', 'validate', 'summarize', 'trend', 'report'] }]);
     const dependencies = deps();
 
     // Act

@@ -195,7 +195,7 @@ describe.each(databaseKinds())('Function: migrate on $name', (kind) => {
       for (const date of dates)
         for (const stage of pipeline.names)
           await runStage(sql, pipeline, { stage, date, fenceToken: 3 }, { rowsPerDay: '40' });
-      await saveBackfillPlan(sql, 'arn:legacy-backfill', [{ date: '2026-03-01', startStage: 'validate' }]);
+      await saveBackfillPlan(sql, 'arn:legacy-backfill', [{ date: '2026-03-01', startStage: 'validate', stages: ['validate', 'summarize', 'trend', 'report'] }]);
       await sql.query("INSERT INTO hindsight_due_dates (day) VALUES ('2026-03-03')");
       await sql.query(
         `INSERT INTO hindsight_transitions_applied (transition_id, day, stage, target_version)

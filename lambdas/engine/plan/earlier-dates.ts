@@ -3,12 +3,18 @@ import type { Pipeline } from '../pipeline';
 import { type LedgerIndex, type StaleReason, walk } from './staleness';
 
 /**
- * How many days back a daily run's inputs can be affected by a rerun: a stage reads its input over
- * the `lookbackDays` before the date, and whether an earlier date reruns that input depends in turn
- * on that date's own windows of the stages before, so the reach is the lookbacks summed.
+ * How many days back a daily run's inputs can be affected by a rerun: a stage reads each input over
+ * that input's `lookbackDays` before the date, and whether an earlier date reruns that input depends
+ * in turn on that date's own windows upstream, so the reach is the longest path of the graph with
+ * the lookbacks as lengths (for a chain, the lookbacks summed).
  */
 export function dependencyReach(pipeline: Pipeline): number {
-  return pipeline.stages.reduce((sum, stage) => sum + stage.lookbackDays, 0);
+  const reach = new Map<string, number>();
+  for (const name of pipeline.names) {
+    const upstream = pipeline.inputsOf(name).map((input) => input.lookbackDays + reach.get(input.stage)!);
+    reach.set(name, Math.max(0, ...upstream));
+  }
+  return Math.max(0, ...reach.values());
 }
 
 /**
@@ -21,7 +27,7 @@ export function dependencyReadRange(
 ): { from: IsoDate; to: IsoDate } | null {
   const reach = dependencyReach(pipeline);
   if (reach === 0) return null;
-  const widest = Math.max(...pipeline.stages.map((stage) => stage.lookbackDays));
+  const widest = Math.max(...pipeline.names.map((name) => pipeline.lookbackOf(name)));
   return { from: addDays(date, -(reach + widest)), to: addDays(date, -1) };
 }
 
@@ -39,12 +45,14 @@ export function dependencyWindow(index: LedgerIndex, date: IsoDate): { from: Iso
   return to < from ? null : { from, to };
 }
 
-/** An earlier date that a daily run reads and that the auto plan reruns first, from a stage the run reads. */
+/** An earlier date that a daily run reads and that the auto plan reruns first, a stage the run reads among them. */
 export interface DependencyConflict {
   readonly date: IsoDate;
-  /** Where the plan enters the earlier date's chain. */
+  /** The first stage the plan reruns on that date. */
   readonly startStage: string;
-  /** Why the plan reruns it (its start stage's staleness), as in a plan. */
+  /** Every stage the plan reruns on that date, in pipeline order. */
+  readonly stages: readonly string[];
+  /** Why the plan reruns it, as in a plan. */
   readonly reasons: readonly StaleReason[];
   /** The stages of the daily run whose input window holds this date and whose input the plan reruns. */
   readonly readBy: readonly string[];
@@ -52,7 +60,7 @@ export interface DependencyConflict {
 
 /**
  * The earlier dates `date`'s daily run depends on that the auto plan (the same walk, the same rules)
- * would rerun before it, from a stage at or before the input of a stage whose window reaches them.
+ * would rerun before it, rerunning an input that a stage of the run reads over a window reaching them.
  * Dates before the history start (the index's earliest date) are no dependencies, as the planner
  * clips windows there. `index` must hold the ledger's rows in `dependencyReadRange(date)` and those
  * of its first date; any other rows are ignored. Empty when the run can go ahead.
@@ -64,16 +72,18 @@ export function dependencyConflicts(index: LedgerIndex, date: IsoDate): Dependen
   const conflicts: DependencyConflict[] = [];
   // Dates before the window are never planned by the walk; none of them can change a stage this run reads.
   for (const walked of walk(index, window.from, window.to, index.earliest, false)) {
-    if (walked.start < 0) continue;
+    if (walked.stages.length === 0) continue;
     const ago = daysBetween(walked.date, date);
-    const readBy = pipeline.stages
-      .filter((stage, i) => stage.lookbackDays >= ago && walked.start <= i - 1)
-      .map((stage) => stage.name);
+    const reruns = new Set(walked.stages.map((i) => pipeline.names[i]));
+    const readBy = pipeline.names.filter((name) =>
+      pipeline.inputsOf(name).some((input) => input.lookbackDays >= ago && reruns.has(input.stage)),
+    );
     if (readBy.length === 0) continue;
     conflicts.push({
       date: walked.date,
-      startStage: pipeline.names[walked.start],
-      reasons: walked.startReasons,
+      startStage: pipeline.names[walked.stages[0]],
+      stages: [...reruns],
+      reasons: walked.reasons,
       readBy,
     });
   }

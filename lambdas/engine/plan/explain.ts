@@ -5,7 +5,7 @@ import type { BackfillPlan, PlannedDate } from './plan-backfill';
 import type { PlanReason } from './staleness';
 
 /**
- * A human summary: one line per run of consecutive dates sharing a start stage, why they rerun,
+ * A human summary: one line per run of consecutive dates sharing the stages they rerun, why,
  * then the totals against a full rerun of the range.
  */
 export function formatPlan(
@@ -31,7 +31,7 @@ export function formatPlan(
     const last = group[group.length - 1];
     const span = first.date === last.date ? first.date : `${first.date} .. ${last.date}`;
     lines.push(
-      `  ${span.padEnd(24)}  (${count(group.length, 'date')})  from ${first.startStage}: ${first.stages.join(' → ')}`,
+      `  ${span.padEnd(24)}  (${count(group.length, 'date')})  ${describeStages(pipeline, first.stages)}`,
     );
     const why = [...new Set(group.flatMap((date) => date.reasons.map(describeReason)))];
     const shown = why.length > 4 ? [...why.slice(0, 4), `${why.length - 4} more`] : why;
@@ -149,8 +149,11 @@ function count(n: number, noun: string): string {
  * One line per run of consecutive conflicting dates with the same start stage and readers: the
  * dates, where the plan reruns them from, which stage of the daily run reads them, and why.
  */
-export function formatDependencyConflicts(conflicts: readonly DependencyConflict[]): string[] {
-  const groups = groupConsecutive(conflicts, (c) => `${c.startStage}|${c.readBy.join(',')}`);
+export function formatDependencyConflicts(
+  conflicts: readonly DependencyConflict[],
+  pipeline: Pipeline,
+): string[] {
+  const groups = groupConsecutive(conflicts, (c) => `${c.stages.join(',')}|${c.readBy.join(',')}`);
   return groups.map((group) => {
     const first = group[0];
     const last = group[group.length - 1];
@@ -158,15 +161,23 @@ export function formatDependencyConflicts(conflicts: readonly DependencyConflict
     const why = [...new Set(group.flatMap((conflict) => conflict.reasons.map(describeReason)))];
     const shown = why.length > 4 ? [...why.slice(0, 4), `${why.length - 4} more`] : why;
     return (
-      `${span} (${count(group.length, 'date')}): rerun from ${first.startStage}, ` +
+      `${span} (${count(group.length, 'date')}): rerun ${describeStages(pipeline, first.stages)}, ` +
       `read by ${first.readBy.join(', ')}; why: ${shown.join('; ')}`
     );
   });
 }
 
-/** Runs of calendar-consecutive dates with the same start stage. */
+/** Runs of calendar-consecutive dates that rerun the same stages. */
 function groupDates(dates: readonly PlannedDate[]): PlannedDate[][] {
-  return groupConsecutive(dates, (date) => date.startStage);
+  return groupConsecutive(dates, (date) => date.stages.join(','));
+}
+
+/**
+ * The stages a date reruns, in words: in a chain, where it enters and the suffix it runs
+ * (`from transform: transform → aggregate → publish`); in a graph, the set (`sessions, conversion`).
+ */
+export function describeStages(pipeline: Pipeline, stages: readonly string[]): string {
+  return pipeline.isChain ? `from ${stages[0]}: ${stages.join(' → ')}` : `stages ${stages.join(', ')}`;
 }
 
 /** Runs of calendar-consecutive dates with the same key. */

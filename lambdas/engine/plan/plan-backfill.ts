@@ -14,6 +14,7 @@ export interface PlanBackfillRequest {
   readonly from?: IsoDate;
   readonly to?: IsoDate;
   readonly startStage?: string;
+  readonly stages?: readonly string[];
   /** The current date; the plan accepts dates up to the day before. */
   readonly today: IsoDate;
   /** The longest range a backfill may cover, in days. */
@@ -29,9 +30,10 @@ export interface PlanBackfillRequest {
   readonly due?: { readonly from: IsoDate; readonly to: IsoDate } | null;
 }
 
-/** One date of a plan: it reruns `startStage` and every stage after it. */
+/** One date of a plan: it reruns exactly `stages`, in pipeline order. */
 export interface PlannedDate {
   readonly date: IsoDate;
+  /** The first of `stages`: for a chain, where the date enters it (every later stage reruns too). */
   readonly startStage: string;
   readonly stages: readonly string[];
   readonly reasons: readonly PlanReason[];
@@ -57,11 +59,17 @@ export interface BackfillPlan {
   };
 }
 
-/** Computes which dates rerun and from which stage. Validates the request first (InvalidInputError). */
+/** Computes which dates rerun and which of their stages. Validates the request first (InvalidInputError). */
 export function planBackfill(request: PlanBackfillRequest): BackfillPlan {
   const { pipeline, today, maxDays } = request;
   const input = parseBackfillInput(
-    { mode: request.mode, from: request.from, to: request.to, startStage: request.startStage },
+    {
+      mode: request.mode,
+      from: request.from,
+      to: request.to,
+      startStage: request.startStage,
+      stages: request.stages,
+    },
     pipeline,
     today,
     maxDays,
@@ -81,7 +89,7 @@ export function planBackfill(request: PlanBackfillRequest): BackfillPlan {
       transitions: transitionsFor(
         pipeline,
         transitions,
-        date.startStage,
+        date.stages,
         request.appliedTransitions?.get(date.date) ?? none,
       ).map((transition) => transition.id),
     })),
@@ -99,15 +107,10 @@ function planAuto(
   if (range === null) return emptyPlan();
   const { from, to } = range;
   const dates: PlannedDate[] = [];
-  for (const { date, start, startReasons } of walk(index, from, to, historyStartOf(index, from), false)) {
-    if (start < 0) continue;
-    dates.push({
-      date,
-      startStage: pipeline.names[start],
-      stages: pipeline.names.slice(start),
-      reasons: startReasons,
-      transitions: [],
-    });
+  for (const { date, stages, reasons } of walk(index, from, to, historyStartOf(index, from), false)) {
+    if (stages.length === 0) continue;
+    const names = stages.map((i) => pipeline.names[i]);
+    dates.push({ date, startStage: names[0], stages: names, reasons, transitions: [] });
   }
   // A given range was held to maxDays when parsed. Without one the ledger may be longer than that
   // (years of history): what one backfill may cover is then the span of the dates it reruns.
@@ -162,31 +165,34 @@ function later(a: IsoDate | null, b: IsoDate | null): IsoDate | null {
 
 function planExplicit(
   index: LedgerIndex,
-  input: { from: IsoDate; to: IsoDate; startStage: string },
+  input: { from: IsoDate; to: IsoDate; stages: readonly string[]; stagesField: 'startStage' | 'stages' },
 ): BackfillPlan {
   const { pipeline } = index;
-  const start = pipeline.indexOf(input.startStage);
+  const stages = pipeline.downstreamOf(input.stages);
   const range = dateRange(input.from, input.to);
-  if (start > 0) {
-    // The runner refuses a stage whose input stage has not run for the date: refuse the whole plan now.
-    const before = pipeline.names[start - 1];
-    const unrun = range.filter((date) => !index.byStage[start - 1].has(date));
-    if (unrun.length > 0) {
+  const requested = input.stagesField === 'startStage' ? input.stages[0] : input.stages;
+  // The runner refuses a stage whose input of the date has not run: refuse the whole plan now.
+  for (const stage of stages) {
+    for (const { stage: before } of pipeline.inputsOf(stage)) {
+      if (stages.includes(before)) continue;
+      const ran = index.byStage[pipeline.indexOf(before)];
+      const unrun = range.filter((date) => !ran.has(date));
+      if (unrun.length === 0) continue;
       const others = unrun.length > 1 ? ` (and ${unrun.length - 1} other dates)` : '';
       throw InvalidInputError.of(
-        'startStage',
-        input.startStage,
-        `a stage whose input has run on every date of the range, but ${before} has not run for ${unrun[0]}${others}: ` +
-          `start from ${before} or earlier, or use mode "auto", which plans this for you`,
+        input.stagesField,
+        requested,
+        `stages whose inputs have run on every date of the range, but ${stage} reads ${before}, which has not run for ${unrun[0]}${others}: ` +
+          `include ${before}, or use mode "auto", which plans this for you`,
       );
     }
   }
-  const stages = pipeline.names.slice(start);
+  const reason = { kind: 'requested' as const, stage: input.stages.join(', ') };
   const dates = range.map((date) => ({
     date,
-    startStage: input.startStage,
+    startStage: stages[0],
     stages,
-    reasons: [{ kind: 'requested' as const, stage: input.startStage }],
+    reasons: [reason],
     transitions: [],
   }));
   return finish('explicit', input.from, input.to, dates, pipeline);

@@ -1,5 +1,5 @@
 import { addDays, dateRange, daysBetween, type IsoDate } from '../dates';
-import type { LedgerEntry } from '../ledger';
+import { type LedgerEntry, upgradeInputRunIds } from '../ledger';
 import { type Lineage, type Pipeline, sameLineage } from '../pipeline';
 
 /** One version that differs between what a (date, stage) was produced with and what the code says. */
@@ -24,7 +24,7 @@ export type StaleReason =
   | {
       readonly kind: 'input-stale';
       readonly stage: string;
-      /** The previous stage, whose output this stage reads. */
+      /** The input stage whose output changed. */
       readonly input: string;
       readonly inputDate: IsoDate;
       readonly change: InputChange;
@@ -32,7 +32,7 @@ export type StaleReason =
       readonly currentRunId: string | null;
     };
 
-/** Why a date is in a plan: its start stage's staleness (auto), or the request itself (explicit). */
+/** Why a date is in a plan: the staleness of the stages that are stale on their own (auto), or the request itself (explicit). */
 export type PlanReason = StaleReason | { readonly kind: 'requested'; readonly stage: string };
 
 /** How `status` colours one (date, stage). */
@@ -57,7 +57,8 @@ export function indexLedger(pipeline: Pipeline, entries: readonly LedgerEntry[])
   for (const entry of entries) {
     const i = position.get(entry.stage);
     if (i === undefined) continue;
-    byStage[i].set(entry.date, entry);
+    const inputRunIds = upgradeInputRunIds(entry.inputRunIds, pipeline.names[i - 1]);
+    byStage[i].set(entry.date, inputRunIds === entry.inputRunIds ? entry : { ...entry, inputRunIds });
     // ISO dates order as strings.
     if (earliest === null || entry.date < earliest) earliest = entry.date;
     if (latest === null || entry.date > latest) latest = entry.date;
@@ -67,8 +68,8 @@ export function indexLedger(pipeline: Pipeline, entries: readonly LedgerEntry[])
 
 /** What `staleness` and `assessDate` take besides the ledger. */
 export interface StalenessOptions {
-  /** Dates already planned, each with its start stage: that stage and every later one rerun. */
-  readonly planned?: ReadonlyMap<IsoDate, string>;
+  /** Dates already planned, each with the stages it reruns. */
+  readonly planned?: ReadonlyMap<IsoDate, readonly string[]>;
   /**
    * Input dates before this one are not checked, so rows purged from before it do not make the
    * first dates stale forever.
@@ -85,44 +86,44 @@ export function staleness(
   options: StalenessOptions = {},
 ): readonly StaleReason[] {
   const i = index.pipeline.indexOf(stage);
-  const window = windowOf(index, date, i, options.historyStart);
-  return assess(
-    index,
-    date,
-    i,
-    window,
-    0,
-    window.length - 1,
-    plannedIndices(index.pipeline, options.planned),
-  );
+  const days = windowOf(index, date, i, options.historyStart);
+  return assess(index, date, i, days, days.length - 1, plannedSets(index.pipeline, options.planned));
 }
 
-/** The first stale or missing stage of one date (null when all are fresh) and why. */
+/** The stages of one date that are missing or stale (none when all are fresh) and why. */
 export interface DateAssessment {
   readonly date: IsoDate;
+  /** The first of `stages` in pipeline order, or null when the date is fresh. */
   readonly startStage: string | null;
+  /** Every stage the date must rerun, in pipeline order. */
+  readonly stages: readonly string[];
+  /** Why: the reasons of each stage that is stale on its own, not only because an input of the date reruns. */
   readonly reasons: readonly StaleReason[];
 }
 
-/** Finds the date's first missing or stale stage, given what is already planned on earlier dates. */
+/** Finds the date's missing and stale stages, given what is already planned on earlier dates. */
 export function assessDate(
   index: LedgerIndex,
   date: IsoDate,
   options: StalenessOptions = {},
 ): DateAssessment {
-  const planned = plannedIndices(index.pipeline, options.planned);
-  for (let i = 0; i < index.pipeline.stages.length; i++) {
-    const window = windowOf(index, date, i, options.historyStart);
-    const reasons = assess(index, date, i, window, 0, window.length - 1, planned);
-    if (reasons.length > 0) return { date, startStage: index.pipeline.names[i], reasons };
-  }
-  return { date, startStage: null, reasons: [] };
+  const { pipeline } = index;
+  const planned = new Map(plannedSets(pipeline, options.planned));
+  const start = options.historyStart ?? index.earliest ?? date;
+  const reach = addDays(date, -Math.max(...pipeline.names.map((name) => pipeline.lookbackOf(name))));
+  const days = dateRange(reach > start ? reach : start, date);
+  const { stale, rootReasons } = assessAllStages(index, days, days.length - 1, planned, false);
+  const stages = pipeline.names.filter((_, i) => stale[i]);
+  return { date, startStage: stages[0] ?? null, stages, reasons: rootReasons };
 }
 
 /** One row of the `status` grid: each stage's state on one date, as the auto plan sees it. */
 export interface DateStatus {
   readonly date: IsoDate;
+  /** The first stage the date reruns, in pipeline order; null when it is fresh. */
   readonly startStage: string | null;
+  /** Every stage the date reruns, in pipeline order. */
+  readonly stages: readonly string[];
   readonly cells: readonly {
     readonly stage: string;
     readonly state: CellState;
@@ -136,9 +137,10 @@ export interface DateStatus {
  */
 export function assessRange(index: LedgerIndex, from: IsoDate, to: IsoDate): DateStatus[] {
   const names = index.pipeline.names;
-  return walk(index, from, to, historyStartOf(index, from), true).map(({ date, start, cells }) => ({
+  return walk(index, from, to, historyStartOf(index, from), true).map(({ date, stages, cells }) => ({
     date,
-    startStage: start < 0 ? null : names[start],
+    startStage: stages.length === 0 ? null : names[stages[0]],
+    stages: stages.map((i) => names[i]),
     cells: cells.map((reasons, i) => ({ stage: names[i], state: cellState(reasons), reasons })),
   }));
 }
@@ -149,41 +151,55 @@ export function cellState(reasons: readonly StaleReason[]): CellState {
   return reasons.length > 0 ? 'stale' : 'fresh';
 }
 
-const NOT_PLANNED = Number.POSITIVE_INFINITY;
+/** Date → which stages (by pipeline index) rerun on it. */
+type PlannedSets = ReadonlyMap<IsoDate, readonly boolean[]>;
 
-/** Date → index of the first planned stage. Plans are always a suffix of the chain, so one number says it all. */
-type PlannedIndices = ReadonlyMap<IsoDate, number>;
-
-function plannedIndices(
-  pipeline: Pipeline,
-  planned: ReadonlyMap<IsoDate, string> | undefined,
-): PlannedIndices {
-  return new Map([...(planned ?? [])].map(([date, stage]) => [date, pipeline.indexOf(stage)]));
+function plannedSets(pipeline: Pipeline, planned: ReadonlyMap<IsoDate, readonly string[]> | undefined): PlannedSets {
+  return new Map(
+    [...(planned ?? [])].map(([date, stages]) => {
+      const set = pipeline.names.map(() => false);
+      for (const stage of stages) set[pipeline.indexOf(stage)] = true;
+      return [date, set];
+    }),
+  );
 }
 
 export function historyStartOf(index: LedgerIndex, from: IsoDate): IsoDate {
   return index.earliest !== null && index.earliest < from ? index.earliest : from;
 }
 
-/** The input window of stage i at `date`, clipped to the history start. */
+/** The widest input window of stage i at `date`, clipped to the history start. */
 function windowOf(index: LedgerIndex, date: IsoDate, i: number, historyStart?: IsoDate): IsoDate[] {
-  const windowStart = addDays(date, -index.pipeline.stages[i].lookbackDays);
+  const windowStart = addDays(date, -index.pipeline.lookbackOf(index.pipeline.names[i]));
   const start = historyStart ?? index.earliest ?? date;
   return dateRange(windowStart > start ? windowStart : start, date);
 }
 
+/** Each stage's inputs as (stage index, lookback), cached per pipeline: the walk asks for them per cell. */
+const inputIndices = new WeakMap<Pipeline, readonly (readonly { index: number; lookbackDays: number }[])[]>();
+
+function inputsByIndex(pipeline: Pipeline): readonly (readonly { index: number; lookbackDays: number }[])[] {
+  let cached = inputIndices.get(pipeline);
+  if (cached === undefined) {
+    cached = pipeline.names.map((name) =>
+      pipeline.inputsOf(name).map((input) => ({ index: pipeline.indexOf(input.stage), lookbackDays: input.lookbackDays })),
+    );
+    inputIndices.set(pipeline, cached);
+  }
+  return cached;
+}
+
 /**
- * The staleness rules. `days[lo..hi]` is the input window (`days[hi]` is `date`), so the plan's
- * walk can share one array of dates instead of building a window per cell.
+ * The staleness rules. `days` holds every date of the widest input window, `days[p]` being
+ * `date`, so the plan's walk can share one array of dates instead of building a window per cell.
  */
 function assess(
   index: LedgerIndex,
   date: IsoDate,
   i: number,
   days: readonly IsoDate[],
-  lo: number,
-  hi: number,
-  planned: PlannedIndices,
+  p: number,
+  planned: PlannedSets,
 ): StaleReason[] {
   const { pipeline } = index;
   const stage = pipeline.stages[i];
@@ -199,33 +215,66 @@ function assess(
     }
     reasons.push({ kind: 'code-stale', stage: stage.name, changes });
   }
-  if (i === 0) return reasons;
-
-  const input = pipeline.names[i - 1];
-  const inputs = index.byStage[i - 1];
-  for (let k = lo; k <= hi; k++) {
-    const inputDate = days[k];
-    const currentRunId = inputs.get(inputDate)?.runId ?? null;
-    const recordedRunId = Object.hasOwn(entry.inputRunIds, inputDate) ? entry.inputRunIds[inputDate] : null;
-    let change: InputChange | null = null;
-    if (currentRunId !== recordedRunId) {
-      change = recordedRunId === null ? 'new' : currentRunId === null ? 'removed' : 'rerun';
-    } else if ((planned.get(inputDate) ?? NOT_PLANNED) <= i - 1) {
-      change = 'planned';
-    }
-    if (change !== null) {
-      reasons.push({
-        kind: 'input-stale',
-        stage: stage.name,
-        input,
-        inputDate,
-        change,
-        recordedRunId,
-        currentRunId,
-      });
+  for (const { index: j, lookbackDays } of inputsByIndex(pipeline)[i]) {
+    const input = pipeline.names[j];
+    const inputs = index.byStage[j];
+    const recorded = Object.hasOwn(entry.inputRunIds, input) ? entry.inputRunIds[input] : {};
+    for (let k = Math.max(p - lookbackDays, 0); k <= p; k++) {
+      const inputDate = days[k];
+      const currentRunId = inputs.get(inputDate)?.runId ?? null;
+      const recordedRunId = Object.hasOwn(recorded, inputDate) ? recorded[inputDate] : null;
+      let change: InputChange | null = null;
+      if (currentRunId !== recordedRunId) {
+        change = recordedRunId === null ? 'new' : currentRunId === null ? 'removed' : 'rerun';
+      } else if (planned.get(inputDate)?.[j] === true) {
+        change = 'planned';
+      }
+      if (change !== null) {
+        reasons.push({
+          kind: 'input-stale',
+          stage: stage.name,
+          input,
+          inputDate,
+          change,
+          recordedRunId,
+          currentRunId,
+        });
+      }
     }
   }
   return reasons;
+}
+
+/**
+ * Every stage of `days[p]`, in pipeline order (inputs first), each seeing the stages of the same
+ * date already found stale as planned. Records the date's planned set in `planned` when any is.
+ * The root reasons are those of the stages stale on their own, no input of the same date rerunning.
+ */
+function assessAllStages(
+  index: LedgerIndex,
+  days: readonly IsoDate[],
+  p: number,
+  planned: Map<IsoDate, readonly boolean[]>,
+  allCells: boolean,
+): { stale: boolean[]; rootReasons: StaleReason[]; cells: StaleReason[][] } {
+  const date = days[p];
+  const stages = index.pipeline.stages;
+  const stale = stages.map(() => false);
+  planned.set(date, stale);
+  const rootReasons: StaleReason[] = [];
+  const cells: StaleReason[][] = [];
+  const inputs = inputsByIndex(index.pipeline);
+  for (let i = 0; i < stages.length; i++) {
+    const reasons = assess(index, date, i, days, p, planned);
+    if (reasons.length > 0) {
+      stale[i] = true;
+      // A stage that reruns because an input of the same date does adds no reason of its own.
+      if (!inputs[i].some(({ index: j }) => stale[j])) rootReasons.push(...reasons);
+    }
+    if (allCells) cells.push(reasons);
+  }
+  if (!stale.includes(true)) planned.delete(date);
+  return { stale, rootReasons, cells };
 }
 
 /** Differences between two lineages, in the code's stage order, then stages only the recording knows. */
@@ -243,20 +292,20 @@ function lineageChanges(recorded: Lineage, code: Lineage): VersionChange[] {
 
 interface WalkedDate {
   readonly date: IsoDate;
-  /** Index of the first stale stage, or -1 when the date is fresh. */
-  readonly start: number;
-  /** Why the start stage is stale (given the dates planned before). */
-  readonly startReasons: readonly StaleReason[];
-  /** Every stage's reasons (only when asked for: the plan stops at the start stage). */
+  /** Indices of the stages the date reruns, ascending; empty when it is fresh. */
+  readonly stages: readonly number[];
+  /** Why: the reasons of the stages stale on their own (given the dates planned before). */
+  readonly reasons: readonly StaleReason[];
+  /** Every stage's reasons (only when asked for). */
   readonly cells: readonly (readonly StaleReason[])[];
 }
 
 /**
- * Walks `[from, to]` in ascending order, marking each date's first stale stage as planned so later
- * dates whose windows include it become input-stale. Dates before `from` are never planned: there
- * only ledger facts count.
+ * Walks `[from, to]` in ascending order, marking each date's stale stages as planned so that later
+ * dates whose windows include them (and later stages of the same date that read them) become
+ * input-stale. Dates before `from` are never planned: there only ledger facts count. Used by the
+ * plan, `status` and the earlier-dates check.
  */
-/** Walks dates in order, assessing each against the ledger and what is planned before it (used by the plan and the earlier-dates check). */
 export function walk(
   index: LedgerIndex,
   from: IsoDate,
@@ -264,28 +313,20 @@ export function walk(
   historyStart: IsoDate,
   allCells: boolean,
 ): WalkedDate[] {
-  const stages = index.pipeline.stages;
-  const maxLookback = Math.max(...stages.map((stage) => stage.lookbackDays));
+  const { pipeline } = index;
+  const maxLookback = Math.max(...pipeline.names.map((name) => pipeline.lookbackOf(name)));
   // One array covers every window; starting it at the history start (when later) clips windows for free.
   const reach = addDays(from, -maxLookback);
   const days = dateRange(reach > historyStart ? reach : historyStart, to);
-  const planned = new Map<IsoDate, number>();
+  const planned = new Map<IsoDate, readonly boolean[]>();
   const walked: WalkedDate[] = [];
   for (let p = daysBetween(days[0], from); p < days.length; p++) {
-    const date = days[p];
-    let start = -1;
-    let startReasons: readonly StaleReason[] = [];
-    const cells: StaleReason[][] = [];
-    for (let i = 0; i < stages.length && (allCells || start < 0); i++) {
-      const reasons = assess(index, date, i, days, Math.max(p - stages[i].lookbackDays, 0), p, planned);
-      if (reasons.length > 0 && start < 0) {
-        start = i;
-        startReasons = reasons;
-        planned.set(date, i);
-      }
-      if (allCells) cells.push(reasons);
-    }
-    walked.push({ date, start, startReasons, cells });
+    const { stale, rootReasons, cells } = assessAllStages(index, days, p, planned, allCells);
+    const stages: number[] = [];
+    stale.forEach((isStale, i) => {
+      if (isStale) stages.push(i);
+    });
+    walked.push({ date: days[p], stages, reasons: rootReasons, cells });
   }
   return walked;
 }
