@@ -4,7 +4,7 @@
  */
 export { addDays, type IsoDate, isIsoDate } from './dates';
 export { HindsightError, type InputProblem, InvalidInputError } from './errors';
-export { definePipeline, type Lineage, type Pipeline } from './pipeline';
+export { definePipeline, type Lineage, type Pipeline, type ResolvedInput } from './pipeline';
 export {
   type SqlClient,
   type SqlExecutor,
@@ -24,6 +24,7 @@ export {
   type Stage,
   type StageContext,
   type StageDefinition,
+  type StageInput,
 } from './stage';
 export {
   defineTransition,

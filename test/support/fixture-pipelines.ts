@@ -16,3 +16,11 @@ function fixture(name: string): PipelineSource {
 export const METERS = fixture('meters');
 /** Three stages (page_views → daily_visitors → visitor_window, 3-day window), stages in one module. */
 export const VISITS = fixture('visits');
+/**
+ * The shop example, a graph: web_events → sessions → daily_active_users (28 days) and conversion;
+ * orders → revenue_by_country and conversion. Kept in `examples/shop`, as a team would keep it.
+ */
+export const SHOP: PipelineSource = {
+  entry: join(__dirname, '..', '..', 'examples', 'shop', 'index.ts'),
+  migrationsDirectory: join(__dirname, '..', '..', 'examples', 'shop', 'migrations'),
+};
