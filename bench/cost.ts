@@ -1,6 +1,7 @@
 /**
  * Section 6 — the cost model, read off the synthesized definitions: state transitions and Lambda
- * invocations of one daily run and of one backfilled date for each start stage, the fixed
+ * invocations of one daily run and of one backfilled date for each planned set of stages (for a
+ * chain, each start stage and everything after it), the fixed
  * overhead of a backfill, and what that costs at the Step Functions Standard list price.
  */
 import type { Pipeline } from '../lambdas/engine/pipeline';
@@ -23,7 +24,9 @@ export interface CostResult {
   /** The backfill execution itself, without the per-date child executions. */
   readonly backfillFixed: PathCount & { readonly cost: number };
   readonly perDate: readonly (PathCount & {
+    /** The stages the date reruns: `startStage` and everything downstream of it. */
     readonly startStage: string;
+    readonly stages: readonly string[];
     readonly cost: number;
     /** One backfill of 1,000 dates from this stage: the fixed overhead plus 1,000 child executions. */
     readonly costPer1000Dates: number;
@@ -42,11 +45,12 @@ function isAsl(value: JsonValue | undefined): value is AslDefinition {
 
 /**
  * Follows `definition` from StartAt along the success path, counting one transition per state
- * entered (Task, Choice, Pass, Wait, Map, Succeed). A Choice takes the rule whose StringEquals is
- * `startStage`, else its Default (no dry run, a non-empty plan). A Map counts once here; its
- * item processor is walked apart (each item is a child execution with its own transitions).
+ * entered (Task, Choice, Pass, Wait, Map, Succeed). A Choice "Run <Stage>?" (BooleanEquals true on
+ * `….runs.<stage>`) takes its rule when `runs` holds the stage; any other Choice its Default (no
+ * dry run, a non-empty plan). A Map counts once here; its item processor is walked apart (each
+ * item is a child execution with its own transitions).
  */
-export function walkSuccessPath(definition: AslDefinition, startStage?: string): PathCount {
+export function walkSuccessPath(definition: AslDefinition, runs?: ReadonlySet<string>): PathCount {
   const states: string[] = [];
   let lambdaInvocations = 0;
   let name: string | undefined = definition.StartAt;
@@ -60,7 +64,11 @@ export function walkSuccessPath(definition: AslDefinition, startStage?: string):
     if (state.Type === 'Choice') {
       const rules: readonly JsonValue[] = Array.isArray(state.Choices) ? state.Choices : [];
       const match: JsonValue | undefined = rules.find(
-        (rule) => isObject(rule) && startStage !== undefined && rule.StringEquals === startStage,
+        (rule) =>
+          isObject(rule) &&
+          rule.BooleanEquals === true &&
+          typeof rule.Variable === 'string' &&
+          runs?.has(rule.Variable.replace(/^.*\.runs\./, '')) === true,
       );
       const next: JsonValue | undefined = isObject(match) ? match.Next : state.Default;
       name = typeof next === 'string' ? next : undefined;
@@ -72,7 +80,7 @@ export function walkSuccessPath(definition: AslDefinition, startStage?: string):
 }
 
 /** The item processor of the backfill's Map state: one backfilled date. */
-function mapProcessor(definition: AslDefinition): AslDefinition {
+export function mapProcessor(definition: AslDefinition): AslDefinition {
   for (const state of Object.values(definition.States)) {
     if (state.Type !== 'Map') continue;
     const processor = state.ItemProcessor ?? state.Iterator;
@@ -87,11 +95,13 @@ export function benchCost(definitions: WorkflowDefinitions, pipeline: Pipeline):
   const backfillFixed = withCost(walkSuccessPath(definitions.backfill.definition));
   const processor = mapProcessor(definitions.backfill.definition);
   const perDate = pipeline.names.map((startStage) => {
-    const count = walkSuccessPath(processor, startStage);
+    const stages = pipeline.downstreamOf([startStage]);
+    const count = walkSuccessPath(processor, new Set(stages));
     const transitionsPer1000Dates = backfillFixed.transitions + 1000 * count.transitions;
     return {
       ...withCost(count),
       startStage,
+      stages,
       transitionsPer1000Dates,
       costPer1000Dates: transitionsPer1000Dates * PRICE_PER_TRANSITION,
       lambdaPer1000Dates: backfillFixed.lambdaInvocations + 1000 * count.lambdaInvocations,
@@ -146,7 +156,7 @@ export function formatCost(result: CostResult): string {
   const paths = [
     `   daily path: ${result.daily.states.join(' → ')}`,
     `   backfill path: ${result.backfillFixed.states.join(' → ')}`,
-    `   date path (from ${result.perDate[1]?.startStage}): ${result.perDate[1]?.states.join(' → ')}`,
+    `   date path (${result.perDate[1]?.stages.join(', ')}): ${result.perDate[1]?.states.join(' → ')}`,
   ];
   return `${table}\n${paths.join('\n')}`;
 }

@@ -60,6 +60,9 @@
  *    workflow from the first stage and `runStage` directly over the same cells, best of 2 each, as
  *    stage-dates per second; and, read off the synthesized Verify workflow, what a scheduled
  *    30-date verification costs in AWS (transitions, Lambda invocations). See bench/verify.ts.
+ * 9. Stage graph — the shop example (examples/shop): plan time over 10 years, transitions per
+ *    backfilled date by planned set, and work saved when one branch changes against a full rerun
+ *    and against rerunning it as a chain. See bench/graph.ts.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -71,6 +74,7 @@ import { findPostgresBin, startPostgres } from '../test/support/postgres-server'
 import { benchBundles, formatBundles } from './bundles';
 import { benchCost, formatCost } from './cost';
 import { emptyDatabase, openMigratedPglite } from './databases';
+import { benchGraph, formatGraph } from './graph';
 import { progress, timed } from './measure';
 import { benchOrchestration, formatOrchestration } from './orchestration';
 import { benchPlanner, formatPlanner } from './planner';
@@ -109,6 +113,7 @@ async function main(): Promise<void> {
 
   const cost = benchCost(definitions, pipeline);
   const workSaved = await benchWorkSaved(pipeline);
+  const graph = await benchGraph();
   const bundles = await benchBundles();
 
   progress('opening an in-memory PGlite');
@@ -173,6 +178,7 @@ async function main(): Promise<void> {
     formatCost(cost),
     formatWorkSaved(workSaved),
     formatVerify(verify),
+    formatGraph(graph),
   ];
   process.stdout.write(
     `${header}\n\n${sections.join('\n\n')}\n\ntotal run time: ${totalSeconds.toFixed(0)} s\n`,
@@ -190,6 +196,7 @@ async function main(): Promise<void> {
     cost,
     workSaved,
     verify,
+    graph,
   };
   const file = join(__dirname, 'results.json');
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);

@@ -16,7 +16,7 @@ const TO: IsoDate = '2025-12-31';
 const TODAY: IsoDate = '2026-01-01';
 
 /** The ledger's current rows, recorded the way runStage records them (lineage, input run ids, new run id). */
-class SimulatedLedger {
+export class SimulatedLedger {
   private readonly rows = new Map<string, LedgerEntry>();
   private runs = 0;
 

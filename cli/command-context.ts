@@ -85,6 +85,8 @@ export interface BackfillOptions {
   from?: string;
   to?: string;
   startStage?: string;
+  /** `--stage a,b`: the stages to rerun, with everything downstream of them. */
+  stage?: string;
   dryRun?: boolean;
   yes?: boolean;
   name?: string;

@@ -12,7 +12,7 @@
  * (red): those are what daily runs and catch-ups are for.
  */
 import { describeReason, type StaleReason } from '../lambdas/engine/plan';
-import type { StatusCell, StatusReport } from './status-view';
+import { describeReruns, type StatusCell, type StatusReport } from './status-view';
 
 /** What a cell shows: the ledger's state, or `running` (see the module comment). */
 export type DisplayState = 'fresh' | 'stale' | 'missing' | 'running';
@@ -63,11 +63,11 @@ export interface StatusPageTotals {
 export interface StatusPageOptions {
   /** @default now */
   readonly generatedAt?: Date;
-  /** @default computed from each date's start stage: a rerun from there to the last stage */
+  /** @default computed from the stages each date reruns */
   readonly totals?: StatusPageTotals;
 }
 
-/** The totals of an auto plan of the shown dates: each date with a start stage reruns from it to the end. */
+/** The totals of an auto plan of the shown dates: each date reruns its stale and missing stages. */
 export function statusTotals(report: StatusReport): StatusPageTotals {
   const stages = report.stages.length;
   let dates = 0;
@@ -75,7 +75,8 @@ export function statusTotals(report: StatusReport): StatusPageTotals {
   for (const row of report.dates) {
     if (row.startStage === null) continue;
     dates++;
-    stageRuns += stages - report.stages.indexOf(row.startStage);
+    // Reports written before stage graphs have no `stages`: a date reran from its start stage on.
+    stageRuns += row.stages?.length ?? stages - report.stages.indexOf(row.startStage);
   }
   return { dates, stageRuns, fullRerunStageRuns: report.dates.length * stages };
 }
@@ -134,7 +135,8 @@ function grid(report: StatusReport): string {
         `title="${esc(cellTitle(report, cell, state))}" aria-label="${esc(`${cell.stage} ${state}`)}"></td>`
       );
     });
-    const start = row.startStage === null ? '' : ` title="${esc(`reruns from ${row.startStage}`)}"`;
+    const start =
+      row.startStage === null ? '' : ` title="${esc(`reruns ${describeReruns(report.stages, row)}`)}"`;
     return `<tr><th scope="row"${start}>${esc(row.date)}</th>${cells.join('')}</tr>`;
   });
   return [

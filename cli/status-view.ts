@@ -37,13 +37,13 @@ export function formatStatus(report: StatusReport, colour: boolean): string {
     lines.push('No runs yet: the ledger is empty. Start with `npm run hindsight -- run`.');
   } else {
     const width = Math.max(...report.stages.map((stage) => stage.length), 5);
-    lines.push(`${'date'.padEnd(10)}  ${report.stages.map((stage) => stage.padEnd(width)).join(' ')}  start`);
+    lines.push(`${'date'.padEnd(10)}  ${report.stages.map((stage) => stage.padEnd(width)).join(' ')}  reruns`);
     for (const row of report.dates) {
       const cells = row.cells.map((cell) => {
         const mark = colour ? `${COLOUR[cell.state]}${SYMBOL[cell.state]}${RESET}` : plain(cell.state);
         return mark + ' '.repeat(width - 1);
       });
-      lines.push(`${row.date}  ${cells.join(' ')}  ${row.startStage ?? ''}`);
+      lines.push(`${row.date}  ${cells.join(' ')}  ${describeReruns(report.stages, row)}`);
     }
     const legend = colour
       ? `${COLOUR.fresh}● fresh${RESET}  ${COLOUR.stale}◐ stale${RESET}  ${COLOUR.missing}○ missing${RESET}`
@@ -55,15 +55,31 @@ export function formatStatus(report: StatusReport, colour: boolean): string {
   lines.push('', `Lease: ${describeLease(report.lease)}`);
   if (report.lastRuns.length > 0) {
     lines.push('', 'Last runs:');
+    const stageWidth = Math.max(10, ...report.lastRuns.map((run) => run.stage.length));
     for (const run of report.lastRuns) {
       const seconds = (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000;
       lines.push(
-        `  ${run.finishedAt.replace('T', ' ').slice(0, 19)}  ${run.date}  ${run.stage.padEnd(10)} v${run.version}  ` +
+        `  ${run.finishedAt.replace('T', ' ').slice(0, 19)}  ${run.date}  ${run.stage.padEnd(stageWidth)} v${run.version}  ` +
           `${String(run.rowsWritten).padStart(8)} rows  ${seconds.toFixed(2)} s  ${shortExecution(run.executionId)}`,
       );
     }
   }
   return lines.join('\n');
+}
+
+/**
+ * What a date reruns, in the grid's last column: for a suffix of the stages (always, in a chain)
+ * the stage it starts from, `transform on`; else the stages, `sessions, conversion`.
+ */
+export function describeReruns(
+  stages: readonly string[],
+  row: Pick<StatusDate, 'startStage' | 'stages'>,
+): string {
+  if (row.startStage === null) return '';
+  const suffix = stages.slice(stages.indexOf(row.startStage));
+  const planned = row.stages ?? suffix;
+  const isSuffix = planned.length === suffix.length && planned.every((stage, i) => stage === suffix[i]);
+  return isSuffix ? `${row.startStage} on` : planned.join(', ');
 }
 
 function plain(state: CellState): string {

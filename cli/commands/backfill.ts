@@ -14,11 +14,14 @@ import { BackfillProgress } from '../progress';
 export function registerBackfill(program: Command, ctx: CommandContext): void {
   program
     .command('backfill')
-    .description('rerun past dates through the backfill workflow, in order, each from its start stage')
+    .description('rerun past dates through the backfill workflow, in order, each only its stale stages')
     .option('--auto', 'rerun whatever the plan finds stale or missing')
     .option('--from <date>', 'first date')
     .option('--to <date>', 'last date')
-    .addOption(new Option('--start-stage <stage>', 'rerun every date of the range from this stage'))
+    .addOption(
+      new Option('--start-stage <stage>', 'rerun every date of the range: this stage and all downstream of it'),
+    )
+    .option('--stage <names>', 'rerun every date of the range: these stages (a,b) and all downstream of them')
     .option('--dry-run', 'show the plan only')
     .option('--yes', 'do not ask for confirmation')
     .option(
@@ -66,22 +69,34 @@ export function registerBackfill(program: Command, ctx: CommandContext): void {
 }
 
 /** The backfill execution input the flags describe: exactly what one would paste in the console. */
-function backfillInputOf(options: BackfillOptions): { [key: string]: string | boolean } {
-  if (options.auto && options.startStage !== undefined) {
+function backfillInputOf(options: BackfillOptions): { [key: string]: string | boolean | string[] } {
+  if (options.startStage !== undefined && options.stage !== undefined) {
     throw InvalidInputError.of(
-      '--start-stage',
-      options.startStage,
-      "no --start-stage with --auto (auto finds each date's start stage)",
+      '--stage',
+      options.stage,
+      'nothing with --start-stage: one or the other (--start-stage X is --stage X)',
     );
   }
-  if (!options.auto && options.startStage === undefined) {
-    throw InvalidInputError.of('--auto', undefined, '--auto, or --from, --to and --start-stage');
+  for (const [flag, value] of [
+    ['--start-stage', options.startStage],
+    ['--stage', options.stage],
+  ] as const) {
+    if (options.auto && value !== undefined)
+      throw InvalidInputError.of(flag, value, `no ${flag} with --auto (auto finds each date's stages)`);
   }
-  return definedOnly<string | boolean>({
+  if (!options.auto && options.startStage === undefined && options.stage === undefined) {
+    throw InvalidInputError.of(
+      '--auto',
+      undefined,
+      '--auto, or --from, --to and --start-stage (or --stage)',
+    );
+  }
+  return definedOnly<string | boolean | string[]>({
     mode: options.auto ? 'auto' : 'explicit',
     from: options.from,
     to: options.to,
     startStage: options.startStage,
+    stages: options.stage?.split(',').map((name) => name.trim()),
     dryRun: options.dryRun ? true : undefined,
   });
 }

@@ -8,7 +8,7 @@ import { checkTargetOptions, definedOnly } from '../command-context';
 export function registerPlan(program: Command, ctx: CommandContext): void {
   program
     .command('plan')
-    .description('show what a backfill would rerun: per date its start stage, and the totals')
+    .description('show what a backfill would rerun: per date its stages and why, and the totals')
     .option('--from <date>', 'first date to consider')
     .option('--to <date>', 'last date to consider')
     .option('--json', 'print the plan as JSON')

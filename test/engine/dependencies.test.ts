@@ -86,12 +86,13 @@ describe('Function: dependencyConflicts', () => {
     expect(conflicts[0]).toEqual({
       date: '2026-02-05',
       startStage: 'validate',
+      stages: ['validate', 'summarize', 'trend', 'report'],
       reasons: [
         { kind: 'code-stale', stage: 'validate', changes: [{ stage: 'validate', recorded: 1, code: 2 }] },
       ],
       readBy: ['trend'],
     });
-    expect(formatDependencyConflicts(conflicts)).toEqual([
+    expect(formatDependencyConflicts(conflicts, METERS)).toEqual([
       '2026-02-05 .. 2026-02-10 (6 dates): rerun from validate, read by trend; why: code changed: validate v1 → v2',
     ]);
   });
@@ -109,7 +110,7 @@ describe('Function: dependencyConflicts', () => {
     expect(conflicts.map((c) => [c.date, c.startStage, c.readBy])).toEqual([
       ['2026-02-07', 'collect', ['trend']],
     ]);
-    expect(formatDependencyConflicts(conflicts)).toEqual([
+    expect(formatDependencyConflicts(conflicts, METERS)).toEqual([
       '2026-02-07 (1 date): rerun from collect, read by trend; why: collect has not run',
     ]);
   });

@@ -461,11 +461,12 @@ describe('Function: staleness', () => {
     expect(staleness(index, '2026-01-07', 'validate')).toEqual([{ kind: 'missing', stage: 'validate' }]);
     expect(staleness(index, '2026-01-08', 'trend')).toEqual([]);
     expect(
-      staleness(index, '2026-01-08', 'trend', { planned: new Map([['2026-01-07', 'collect']]) }),
+      staleness(index, '2026-01-08', 'trend', { planned: new Map([['2026-01-07', METERS.names]]) }),
     ).toMatchObject([{ kind: 'input-stale', inputDate: '2026-01-07', change: 'planned' }]);
     expect(assessDate(index, '2026-01-07')).toEqual({
       date: '2026-01-07',
       startStage: 'collect',
+      stages: METERS.names,
       reasons: [{ kind: 'missing', stage: 'collect' }],
     });
     expect(assessDate(index, '2026-01-08').startStage).toBeNull();

@@ -2,10 +2,11 @@
  * A stand-in for the stage runner that records provenance exactly as the real one does, so the
  * planner can be tested against histories that could really have happened.
  */
+import fc from 'fast-check';
 import { addDays, dateRange, type IsoDate } from '../../lambdas/engine/dates';
 import { MissingInputError } from '../../lambdas/engine/errors';
 import type { LedgerEntry } from '../../lambdas/engine/ledger';
-import { definePipeline, type Pipeline } from '../../lambdas/engine/pipeline';
+import { definePipeline, type Pipeline, type ResolvedInput } from '../../lambdas/engine/pipeline';
 import type { BackfillPlan } from '../../lambdas/engine/plan';
 import { defineStage } from '../../lambdas/engine/stage';
 
@@ -128,4 +129,167 @@ export function isFresh(ledger: SimulatedLedger, pipeline: Pipeline, date: IsoDa
     if (JSON.stringify(now) !== JSON.stringify(entry.inputRunIds[input.stage] ?? {})) return false;
   }
   return Object.keys(entry.inputRunIds).length === pipeline.inputsOf(stage).length;
+}
+
+/**
+ * One stage of a test graph: without `inputs` it reads the stage listed before it over
+ * `lookbackDays` (a chain link, a source when first); `inputs: []` is a source.
+ */
+export interface GraphStageSpec {
+  readonly name: string;
+  readonly version: number;
+  readonly inputs?: readonly ResolvedInput[];
+  readonly lookbackDays?: number;
+}
+
+/** Builds a graph of no-op stages from specs, as `chain` does for chains. */
+export function graph(specs: readonly GraphStageSpec[]): Pipeline {
+  return definePipeline(
+    specs.map((spec) =>
+      defineStage({
+        name: spec.name,
+        version: spec.version,
+        ...(spec.inputs === undefined ? {} : { inputs: spec.inputs }),
+        lookbackDays: spec.lookbackDays ?? 0,
+        owns: [],
+        description: `${spec.name} (test)`,
+        run: async () => 0,
+      }),
+    ),
+  );
+}
+
+/** The specs of a pipeline's stages, with declared inputs written as `{ stage, lookbackDays }`. */
+export function specsOf(pipeline: Pipeline): GraphStageSpec[] {
+  return pipeline.stages.map((stage) => ({
+    name: stage.name,
+    version: stage.version,
+    ...(stage.inputs === undefined
+      ? {}
+      : {
+          inputs: stage.inputs.map((input) =>
+            typeof input === 'string'
+              ? { stage: input, lookbackDays: 0 }
+              : { stage: input.stage, lookbackDays: input.lookbackDays ?? 0 },
+          ),
+        }),
+    lookbackDays: stage.lookbackDays,
+  }));
+}
+
+/** The same graph with one stage's version raised and its inputs kept, as a code change would. */
+export function bumpStage(pipeline: Pipeline, stage: string, to?: number): Pipeline {
+  pipeline.indexOf(stage);
+  return graph(
+    specsOf(pipeline).map((spec) =>
+      spec.name === stage ? { ...spec, version: to ?? spec.version + 1 } : spec,
+    ),
+  );
+}
+
+/**
+ * The graph without `stage`, as deleting its module leaves it: a stage that declared it as an input
+ * drops it and is bumped (its module changed, which the version guard insists on); a stage without
+ * `inputs` now reads the stage listed before it. Null when that is no valid pipeline (the stage was
+ * the only one, or a chain link with a lookback would become the first stage).
+ */
+export function removeStage(pipeline: Pipeline, stage: string): Pipeline | null {
+  pipeline.indexOf(stage);
+  const specs = specsOf(pipeline)
+    .filter((spec) => spec.name !== stage)
+    .map((spec) =>
+      spec.inputs?.some((input) => input.stage === stage)
+        ? { ...spec, version: spec.version + 1, inputs: spec.inputs.filter((input) => input.stage !== stage) }
+        : spec,
+    );
+  if (specs.length === 0) return null;
+  try {
+    return graph(specs);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `stage` no longer reads `input`: its inputs are declared without it and its version is bumped
+ * (its module changed). Null when it does not read `input`.
+ */
+export function dropInput(pipeline: Pipeline, stage: string, input: string): Pipeline | null {
+  const inputs = pipeline.inputsOf(stage);
+  if (!inputs.some((read) => read.stage === input)) return null;
+  return graph(
+    specsOf(pipeline).map((spec) =>
+      spec.name === stage
+        ? {
+            name: spec.name,
+            version: spec.version + 1,
+            inputs: inputs.filter((read) => read.stage !== input).map((read) => ({ ...read })),
+          }
+        : spec,
+    ),
+  );
+}
+
+/**
+ * Runs the given stages for one date in pipeline order, leaving out each one whose inputs have not
+ * run for the date (the runner would refuse it), so the history stays one that could have happened.
+ */
+export function runWherePossible(
+  ledger: SimulatedLedger,
+  pipeline: Pipeline,
+  date: IsoDate,
+  stages: readonly string[],
+): string[] {
+  const ran: string[] = [];
+  for (const stage of pipeline.names) {
+    if (!stages.includes(stage)) continue;
+    if (pipeline.inputsOf(stage).some((input) => ledger.get(date, input.stage) === undefined)) continue;
+    ledger.runStage(pipeline, date, stage);
+    ran.push(stage);
+  }
+  return ran;
+}
+
+/**
+ * Random graphs of `minStages` to `maxStages` stages named s0, s1, …, all at version 1. Mostly each
+ * stage declares a random subset of the stages before it as inputs (none: a source, `inputs: []`),
+ * each with a lookback from 0 to `maxLookback`; some stages declare no inputs (they read the stage
+ * before them); about one graph in five is a plain chain with no `inputs` declared at all.
+ * Shrinks towards fewer stages and fewer inputs.
+ */
+export function graphSpecs(
+  options: { minStages?: number; maxStages?: number; maxLookback?: number } = {},
+): fc.Arbitrary<GraphStageSpec[]> {
+  const { minStages = 2, maxStages = 8, maxLookback = 4 } = options;
+  const lookback = fc.integer({ min: 0, max: maxLookback });
+  const stage = fc.record({
+    declared: fc.nat(4).map((n) => n > 0),
+    lookbackDays: lookback,
+    // The lookback of each earlier stage read, or null for one not read.
+    reads: fc.array(
+      fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 2, arbitrary: lookback }),
+      {
+        minLength: maxStages,
+        maxLength: maxStages,
+      },
+    ),
+  });
+  return fc
+    .record({
+      plainChain: fc.nat(4).map((n) => n === 0),
+      stages: fc.array(stage, { minLength: minStages, maxLength: maxStages }),
+    })
+    .map(({ plainChain, stages }) =>
+      stages.map(({ declared, lookbackDays, reads }, i): GraphStageSpec => {
+        const name = `s${i}`;
+        if (plainChain || !declared) return { name, version: 1, lookbackDays: i === 0 ? 0 : lookbackDays };
+        return {
+          name,
+          version: 1,
+          inputs: reads
+            .slice(0, i)
+            .flatMap((days, j) => (days === null ? [] : [{ stage: `s${j}`, lookbackDays: days }])),
+        };
+      }),
+    );
 }

@@ -5,6 +5,7 @@ import { runStateName } from '../../lib/workflow-states';
 import { pipeline } from '../fixtures/pipelines/meters';
 import {
   choicesOf,
+  itemProcessorOf,
   pipelineWithSixthStage,
   resourcesOfType,
   type Synthesized,
@@ -23,17 +24,24 @@ beforeAll(() => {
 const taskCount = (definitions: WorkflowDefinitions, workflow: keyof WorkflowDefinitions) =>
   allStates(definitions[workflow].definition).filter(([, state]) => state.Type === 'Task').length;
 
-const startAtWhichStage = (definitions: WorkflowDefinitions) => {
-  const [, choice] = allStates(definitions.backfill.definition).find(
-    ([name]) => name === BACKFILL_STATES.startAtWhichStage,
-  ) ?? ['', { Type: 'missing' }];
-  return choicesOf(choice);
+/** The backfill's Choices (one "Run <Stage>?" guard per stage), by name. */
+const backfillChoices = (definitions: WorkflowDefinitions) =>
+  new Map(allStates(definitions.backfill.definition).filter(([, state]) => state.Type === 'Choice'));
+
+/** The date processor's Choices: the stage guards, each with its test and where it goes. */
+const stageGuards = (definitions: WorkflowDefinitions) => {
+  const dateProcessor = itemProcessorOf(
+    stateOf(definitions.backfill.definition, BACKFILL_STATES.backfillEachDate),
+  );
+  return Object.entries(dateProcessor.States)
+    .filter(([, state]) => state.Type === 'Choice')
+    .map(([name, state]) => ({ name, choices: choicesOf(state), otherwise: state.Default }));
 };
 
 describe('Class: HindsightStack with a sixth stage in the list', () => {
   it("uses the meters fixture's five stages by default", () => {
     expect(pipeline.names).toHaveLength(5);
-    expect(startAtWhichStage(five.definitions)).toHaveLength(5);
+    expect(stageGuards(five.definitions)).toHaveLength(5);
   });
 
   it('grows by exactly one function, told its stage', () => {
@@ -57,12 +65,21 @@ describe('Class: HindsightStack with a sixth stage in the list', () => {
     });
   });
 
-  it('grows by exactly one "Start At Which Stage?" branch, entering at the new Task', () => {
-    const before = startAtWhichStage(five.definitions);
-    const after = startAtWhichStage(six.definitions);
-    expect(after).toEqual([
-      ...before,
-      { variable: '$.prepared.startStage', equals: 'export_report', next: 'Run Export Report' },
-    ]);
+  it("grows by exactly one Choice in the backfill, the new stage's guard, after report's", () => {
+    const before = backfillChoices(five.definitions);
+    const after = backfillChoices(six.definitions);
+    expect(after.size - before.size).toBe(1);
+    expect([...after.keys()].filter((name) => !before.has(name))).toEqual(['Run Export Report?']);
+    expect(stageGuards(six.definitions)).toContainEqual({
+      name: 'Run Export Report?',
+      choices: [{ variable: '$.prepared.runs.export_report', equals: true, next: 'Run Export Report' }],
+      otherwise: BACKFILL_STATES.finishDate,
+    });
+    const dateProcessor = itemProcessorOf(
+      stateOf(six.definitions.backfill.definition, BACKFILL_STATES.backfillEachDate),
+    );
+    expect(stateOf(dateProcessor, 'Run Report?').Default).toBe('Run Export Report?');
+    expect(stateOf(dateProcessor, runStateName('report')).Next).toBe('Run Export Report?');
+    expect(stateOf(dateProcessor, 'Run Export Report').Next).toBe(BACKFILL_STATES.finishDate);
   });
 });

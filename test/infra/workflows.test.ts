@@ -34,6 +34,8 @@ beforeAll(() => {
 });
 
 const stageTaskNames = pipeline.names.map(runStateName);
+/** The backfill's Choice before each stage Task, in pipeline order. */
+const runChoiceNames = stageTaskNames.map((name) => `${name}?`);
 
 /** True when the state is a Task releasing the lease (it invokes the lease handler with action "release"). */
 function isRelease(workflow: keyof WorkflowDefinitions, name: string, state: AslState): boolean {
@@ -242,32 +244,51 @@ describe('Workflow: backfill', () => {
     ).toBe(true);
   });
 
-  it('prepares each date, then has one "Start At Which Stage?" branch per stage entering the chain at its Task', () => {
-    // Prepare
-    const choice = stateOf(dateProcessor, BACKFILL_STATES.startAtWhichStage);
-
+  it('prepares each date, then has one "Run <Stage>?" Choice per stage, in pipeline order, running its Task or going on to the next', () => {
     // Assess
     expect(dateProcessor.StartAt).toBe(BACKFILL_STATES.prepareDate);
     expect(stateOf(dateProcessor, BACKFILL_STATES.prepareDate)).toMatchObject({
       ResultPath: '$.prepared',
-      Next: BACKFILL_STATES.startAtWhichStage,
+      Next: runChoiceNames[0],
     });
-    expect(choicesOf(choice)).toEqual(
-      pipeline.names.map((stage) => ({
-        variable: '$.prepared.startStage',
-        equals: stage,
-        next: runStateName(stage),
-      })),
-    );
-    expect(stateOf(dateProcessor, String(choice.Default)).Type).toBe('Fail');
+    for (const [i, stage] of pipeline.names.entries()) {
+      const after = runChoiceNames[i + 1] ?? BACKFILL_STATES.finishDate;
+      const choice = stateOf(dateProcessor, runChoiceNames[i]);
+      expect(runChoiceNames[i]).toBe(`${runStateName(stage)}?`);
+      expect(choice.Type).toBe('Choice');
+      expect(choicesOf(choice)).toEqual([
+        { variable: `$.prepared.runs.${stage}`, equals: true, next: runStateName(stage) },
+      ]);
+      expect(choice.Default).toBe(after);
+      expect(stateOf(dateProcessor, runStateName(stage)).Next).toBe(after);
+    }
+    expect(stateOf(dateProcessor, BACKFILL_STATES.finishDate).Type).toBe('Succeed');
+    const choices = Object.entries(dateProcessor.States).filter(([, state]) => state.Type === 'Choice');
+    expect(choices.map(([name]) => name)).toEqual(expect.arrayContaining(runChoiceNames));
+    expect(choices).toHaveLength(pipeline.names.length);
   });
 
-  it('runs the rest of the chain from each entry, with the prepared date and token and the parent execution id', () => {
-    for (const [i, stage] of pipeline.names.entries()) {
-      const path = happyPath({ StartAt: runStateName(stage), States: dateProcessor.States }, () => {
-        throw new Error('No Choice after the entry');
+  it('runs exactly the planned stages of a date, in pipeline order, with the prepared date and token and the parent execution id', () => {
+    // Every suffix (what a chain plans), a set with a gap, and the empty set.
+    const sets = [
+      ...pipeline.names.map((_, i) => pipeline.names.slice(i)),
+      [pipeline.names[1], pipeline.names[3]],
+      [],
+    ];
+    for (const planned of sets) {
+      const runs = Object.fromEntries(pipeline.names.map((stage) => [stage, planned.includes(stage)]));
+      const path = happyPath(dateProcessor, (_, state) => {
+        const [{ variable, equals, next }] = choicesOf(state);
+        const stage = variable.replace('$.prepared.runs.', '');
+        return runs[stage] === equals ? next : String(state.Default);
       });
-      expect(path).toEqual([...stageTaskNames.slice(i), BACKFILL_STATES.finishDate]);
+      expect(path.filter((name) => stateOf(dateProcessor, name).Type === 'Task')).toEqual([
+        BACKFILL_STATES.prepareDate,
+        ...planned.map(runStateName),
+      ]);
+      expect(path[path.length - 1]).toBe(BACKFILL_STATES.finishDate);
+    }
+    for (const stage of pipeline.names) {
       expect(stateOf(dateProcessor, runStateName(stage))).toMatchObject({
         Parameters: {
           'date.$': '$.prepared.date',

@@ -146,7 +146,7 @@ function count(n: number, noun: string): string {
 }
 
 /**
- * One line per run of consecutive conflicting dates with the same start stage and readers: the
+ * One line per run of consecutive conflicting dates with the same stages and readers: the
  * dates, where the plan reruns them from, which stage of the daily run reads them, and why.
  */
 export function formatDependencyConflicts(
