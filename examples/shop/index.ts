@@ -13,4 +13,3 @@ import { definePipeline } from 'hindsight';
 import { stages } from './stages';
 
 export const pipeline = definePipeline(stages);
-

@@ -235,11 +235,12 @@ describe('The orders example’s stages on PGlite', () => {
         ),
       ).toBe(0);
       // The window reads earlier dates: rolling for the last date read the six before it.
-      const { rows: ledger } = await sql.query<{ input_run_ids: Record<string, string> }>(
+      const { rows: ledger } = await sql.query<{ input_run_ids: Record<string, Record<string, string>> }>(
         'SELECT input_run_ids FROM hindsight_stage_state WHERE stage = $1 AND day = $2::date',
         ['rolling', DATES[DATES.length - 1]],
       );
-      expect(Object.keys(ledger[0].input_run_ids).sort()).toEqual(DATES.slice(-7));
+      expect(Object.keys(ledger[0].input_run_ids)).toEqual(['aggregate']);
+      expect(Object.keys(ledger[0].input_run_ids.aggregate).sort()).toEqual(DATES.slice(-7));
     });
 
     it('publish ranks products by their week, each day’s shares adding up to one', async () => {

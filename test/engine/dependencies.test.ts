@@ -93,7 +93,8 @@ describe('Function: dependencyConflicts', () => {
       readBy: ['trend'],
     });
     expect(formatDependencyConflicts(conflicts, METERS)).toEqual([
-      '2026-02-05 .. 2026-02-10 (6 dates): rerun from validate, read by trend; why: code changed: validate v1 → v2',
+      '2026-02-05 .. 2026-02-10 (6 dates): rerun from validate, read by trend; ' +
+        'why: code changed: validate v1 → v2',
     ]);
   });
 
@@ -111,7 +112,7 @@ describe('Function: dependencyConflicts', () => {
       ['2026-02-07', 'collect', ['trend']],
     ]);
     expect(formatDependencyConflicts(conflicts, METERS)).toEqual([
-      '2026-02-07 (1 date): rerun from collect, read by trend; why: collect has not run',
+      '2026-02-07 (1 date): rerun from collect, read by trend; ' + 'why: collect has not run',
     ]);
   });
 

@@ -31,15 +31,18 @@ type Change =
   | { readonly kind: 'remove'; readonly stage: number }
   | { readonly kind: 'unlink'; readonly stage: number; readonly input: number };
 
-/** A code change, or a manual run of some stages for one day. */
-type Event = Change | { readonly kind: 'run'; readonly day: number; readonly stages: readonly boolean[] };
+/** A code change, a manual run of some stages for one day, or an auto backfill of the whole ledger. */
+type Event =
+  | Change
+  | { readonly kind: 'run'; readonly day: number; readonly stages: readonly boolean[] }
+  | { readonly kind: 'backfill' };
 
 /** What happened, as data, so fast-check can print and shrink it; `build` replays it through the runner. */
 interface Scenario {
   readonly specs: readonly GraphStageSpec[];
   /** Daily runs in date order: which stages ran (a stage whose inputs did not run cannot run). */
   readonly dailies: readonly (readonly boolean[])[];
-  /** Later manual runs and code changes, in any date order. */
+  /** Later manual runs, code changes and backfills, in any date order. */
   readonly events: readonly Event[];
   /** Code changes after the last run: what the plan has to catch up with. */
   readonly finalChanges: readonly Change[];
@@ -67,19 +70,25 @@ const scenarios: fc.Arbitrary<Scenario> = fc.record({
   dailies: fc.array(stageMask, { minLength: 1, maxLength: MAX_DAYS_OF_HISTORY }),
   events: fc.array(
     fc.oneof(
-      { weight: 3, arbitrary: changes },
+      { weight: 1, arbitrary: changes },
+      { weight: 1, arbitrary: fc.constant({ kind: 'backfill' as const }) },
       {
         weight: 4,
         arbitrary: fc.record({
           kind: fc.constant('run' as const),
           day: fc.nat(MAX_DAYS_OF_HISTORY - 1),
-          stages: fc.array(fc.boolean(), { minLength: MAX_STAGES, maxLength: MAX_STAGES }),
+          // A manual run is mostly of one or two stages.
+          stages: fc.array(
+            fc.nat(3).map((n) => n === 0),
+            { minLength: MAX_STAGES, maxLength: MAX_STAGES },
+          ),
         }),
       },
     ),
     { maxLength: 12 },
   ),
-  finalChanges: fc.array(changes, { maxLength: 3 }),
+  // Often none, so the plan is about the history alone.
+  finalChanges: fc.oneof(fc.constant([]), fc.array(changes, { minLength: 1, maxLength: 3 })),
   range: fc.option(
     fc
       .tuple(
@@ -121,19 +130,24 @@ function build(scenario: Scenario): { pipeline: Pipeline; ledger: SimulatedLedge
   for (const event of scenario.events) {
     if (event.kind === 'run')
       runWherePossible(ledger, pipeline, addDays(BASE, event.day % days), chosen(event.stages));
+    else if (event.kind === 'backfill') ledger.apply(pipeline, autoPlan(pipeline, ledger, { range: null }));
     else pipeline = change(pipeline, specs, event);
   }
   for (const event of scenario.finalChanges) pipeline = change(pipeline, specs, event);
   return { pipeline, ledger };
 }
 
-function rangeOf(scenario: Scenario): { from?: IsoDate; to?: IsoDate } {
+function rangeOf(scenario: Pick<Scenario, 'range'>): { from?: IsoDate; to?: IsoDate } {
   return scenario.range === null
     ? {}
     : { from: addDays(BASE, scenario.range.from), to: addDays(BASE, scenario.range.to) };
 }
 
-function autoPlan(pipeline: Pipeline, ledger: SimulatedLedger, scenario: Scenario): BackfillPlan {
+function autoPlan(
+  pipeline: Pipeline,
+  ledger: SimulatedLedger,
+  scenario: Pick<Scenario, 'range'>,
+): BackfillPlan {
   return planBackfill({
     pipeline,
     ledger: ledger.entries(),

@@ -262,6 +262,7 @@ describe('Function: dependencyConflicts (properties)', () => {
                       {
                         date: planned.date,
                         startStage: planned.startStage,
+                        stages: planned.stages,
                         reasons: planned.reasons,
                         readBy,
                       },

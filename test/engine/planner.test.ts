@@ -411,9 +411,9 @@ describe('Function: planBackfill', () => {
           startStage: 'summarize',
         }),
       ).toThrow(
-        'Invalid startStage: got "summarize"; expected a stage whose input has run on every date of the range, ' +
-          'but validate has not run for 2026-01-04: start from validate or earlier, or use mode "auto", ' +
-          'which plans this for you.',
+        'Invalid startStage: got "summarize"; expected a stage whose inputs have run on every date of the range, ' +
+          'but summarize reads validate, which has not run for 2026-01-04: start from validate (or a stage upstream ' +
+          'of it), or use mode "auto", which plans this for you.',
       );
     });
   });
@@ -528,7 +528,8 @@ describe('Function: parseBackfillInput', () => {
       mode: 'explicit',
       from: '2026-01-01',
       to: '2026-01-31',
-      startStage: 'validate',
+      stages: ['validate'],
+      stagesField: 'startStage',
       dryRun: false,
     });
     expect(parse({ from: '2026-02-28', to: '2026-02-28' }, 1)).toMatchObject({ from: '2026-02-28' });
@@ -572,22 +573,22 @@ describe('Function: parseBackfillInput', () => {
     expect(refusal({ startStage: 'validate' })).toBe(
       [
         'Invalid from: got nothing; expected a real calendar date written as YYYY-MM-DD, e.g. 2026-01-31 ' +
-          '(explicit mode needs from, to and startStage).',
+          '(explicit mode needs from, to and startStage or stages).',
         'Invalid to: got nothing; expected a real calendar date written as YYYY-MM-DD, e.g. 2026-01-31 ' +
-          '(explicit mode needs from, to and startStage).',
+          '(explicit mode needs from, to and startStage or stages).',
       ].join('\n'),
     );
   });
 
   it('refuses explicit mode without a start stage', () => {
     expect(refusal({ mode: 'explicit', from: '2026-01-01', to: '2026-01-02' })).toBe(
-      `Invalid startStage: got nothing; expected one of ${STAGES} (explicit mode needs from, to and startStage).`,
+      `Invalid startStage: got nothing; expected one of ${STAGES} (explicit mode needs from, to and startStage or stages).`,
     );
   });
 
   it('refuses a start stage in auto mode', () => {
     expect(refusal({ mode: 'auto', startStage: 'validate' })).toBe(
-      'Invalid startStage: got "validate"; expected nothing in auto mode, which finds each date\'s start stage ' +
+      'Invalid startStage: got "validate"; expected nothing in auto mode, which finds each date\'s stages ' +
         '(remove startStage, or set mode to "explicit").',
     );
   });
@@ -604,7 +605,7 @@ describe('Function: parseBackfillInput', () => {
 
   it('refuses an unknown field', () => {
     expect(refusal({ mode: 'auto', colour: 'red' })).toBe(
-      'Invalid colour: got "red"; expected only the fields mode, from, to, startStage, dryRun.',
+      'Invalid colour: got "red"; expected only the fields mode, from, to, startStage, stages, dryRun.',
     );
   });
 

@@ -8,6 +8,7 @@ import { pipeline as validateV2 } from '../fixtures/pipelines/meters-validate-v2
 import { databaseChecksum } from '../support/state-checksum';
 import {
   DAILY_EXECUTION,
+  dailyLeaseStore,
   lambdaContext,
   observerWithClock,
   testDependencies,
@@ -21,7 +22,7 @@ describe('Handler: check-earlier-dates', () => {
   const bed = useHandlerTestBed();
 
   beforeAll(async () => {
-    const deps = testDependencies(bed.sql, pipeline);
+    const deps = testDependencies(bed.sql, pipeline, { store: dailyLeaseStore() });
     for (const date of HISTORY) {
       for (const stage of pipeline.names) {
         await runStageTask(deps, stage, { date, token: 1, executionId: DAILY_EXECUTION });
@@ -88,7 +89,8 @@ describe('Handler: check-earlier-dates', () => {
       earlierDates: dateRange('2026-02-21', '2026-02-26'),
       message: [
         `The daily run for ${DATE} did not run: 6 earlier dates it reads are planned to be rewritten, so its results would be stale at once.`,
-        '  2026-02-21 .. 2026-02-26 (6 dates): rerun from validate, read by trend; why: code changed: validate v1 → v2',
+        '  2026-02-21 .. 2026-02-26 (6 dates): rerun from validate, ' +
+          'read by trend; why: code changed: validate v1 → v2',
         `Nothing was written, and ${DATE} stays due. Start the backfill {"mode": "auto"}: it reruns those dates in order, then runs ${DATE}.`,
       ].join('\n'),
     });

@@ -14,11 +14,13 @@ import {
 describe('Handler: prepare-date', () => {
   const bed = useHandlerTestBed();
 
-  it('logs the prepared date with its start stage, version and execution, and counts one DatesBackfilled', async () => {
+  it('logs the prepared date with the stages it reruns, the start stage, version and execution, and counts one DatesBackfilled', async () => {
     // Prepare
     const prepare = createPrepareDateHandler(testDependencies(bed.sql, pipeline), observerWithClock(0, 12));
 
-    await saveBackfillPlan(bed.sql, BACKFILL_EXECUTION, [{ date: '2026-02-10', startStage: 'validate', stages: ['validate', 'summarize', 'trend', 'report'] }]);
+    await saveBackfillPlan(bed.sql, BACKFILL_EXECUTION, [
+      { date: '2026-02-10', startStage: 'validate', stages: ['validate', 'summarize', 'trend', 'report'] },
+    ]);
 
     // Act
     const prepared = await prepare(
@@ -34,10 +36,11 @@ describe('Handler: prepare-date', () => {
     expect(bed.output.logs()).toEqual([
       expect.objectContaining({
         level: 'INFO',
-        message: 'Prepared 2026-02-10: it runs from stage validate',
+        message: 'Prepared 2026-02-10: it reruns validate, summarize, trend, report',
         handler: 'prepare-date',
         date: '2026-02-10',
         stage: 'validate',
+        stages: ['validate', 'summarize', 'trend', 'report'],
         version: pipeline.stage('validate').version,
         executionId: BACKFILL_EXECUTION,
         token: prepared.token,
@@ -59,7 +62,11 @@ describe('Handler: prepare-date', () => {
 
     await saveBackfillPlan(bed.sql, BACKFILL_EXECUTION, [
       { date: '2026-02-10', startStage: 'validate', stages: ['validate', 'summarize', 'trend', 'report'] },
-      { date: '2026-02-11', startStage: 'collect', stages: ['collect', 'validate', 'summarize', 'trend', 'report'] },
+      {
+        date: '2026-02-11',
+        startStage: 'collect',
+        stages: ['collect', 'validate', 'summarize', 'trend', 'report'],
+      },
     ]);
 
     // Act

@@ -91,6 +91,14 @@ const checkEarlierDates: Handler = (event): JsonValue => ({
   checked: { from: '2025-12-26', to: '2025-12-31' },
 });
 
+/** What Prepare Date returns for a date rerunning `stages` (token and transitions aside). */
+const prepared = (date: string, stages: readonly string[]) => ({
+  date,
+  startStage: stages[0],
+  stages: [...stages],
+  runs: Object.fromEntries(pipeline.names.map((stage) => [stage, stages.includes(stage)])),
+});
+
 const lease: Handler = (event): JsonValue => {
   if (field(event, 'action') === 'acquire') return { token: 7, expiresAt: '2026-01-02T00:15:00Z' };
   return {};
@@ -196,11 +204,12 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
     expect(calls.filter((call) => call === 'lease acquire')).toHaveLength(121);
   });
 
-  it("backfill: enters the chain at each date's start stage, in order, then releases", async () => {
-    // Prepare
+  it("backfill: runs each date's planned stages, date after date, then releases", async () => {
+    // Prepare: a chain's suffixes, and a set with a gap (what a graph may plan), as Prepare Date returns them.
     const dates = [
-      { date: '2026-01-01', startStage: 'trend' },
-      { date: '2026-01-02', startStage: 'collect' },
+      prepared('2026-01-01', ['trend', 'report']),
+      prepared('2026-01-02', pipeline.names),
+      prepared('2026-01-03', ['validate', 'trend']),
     ];
 
     // Act
@@ -212,10 +221,10 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
         lease,
         plan: () => ({
           dryRun: false,
-          positions: [0, 1],
+          positions: [0, 1, 2],
           firstDate: '2026-01-01',
-          lastDate: '2026-01-02',
-          totals: { dates: 2, stageRuns: 7, fullRerunStageRuns: 10 },
+          lastDate: '2026-01-03',
+          totals: { dates: 3, stageRuns: 9, fullRerunStageRuns: 15 },
           summary: '',
         }),
         'prepare-date': (event) => ({
@@ -227,7 +236,7 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
     );
 
     // Assess
-    await expect(output).resolves.toMatchObject({ totals: { dates: 2 } });
+    await expect(output).resolves.toMatchObject({ totals: { dates: 3 } });
     expect(calls).toEqual([
       'plan',
       'lease acquire',
@@ -236,6 +245,9 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
       'stage:report 2026-01-01',
       'prepare-date',
       ...pipeline.names.map((stage) => `stage:${stage} 2026-01-02`),
+      'prepare-date',
+      'stage:validate 2026-01-03',
+      'stage:trend 2026-01-03',
       'lease release',
     ]);
   });
@@ -275,8 +287,7 @@ describe('Workflows: run by aws-local-stepfunctions through the Task bindings', 
           summary: '',
         }),
         'prepare-date': (event) => ({
-          date: '2026-01-01',
-          startStage: 'validate',
+          ...prepared('2026-01-01', ['validate', 'summarize', 'trend', 'report']),
           token: field(event, 'token'),
           transitionsApplied: [],
         }),

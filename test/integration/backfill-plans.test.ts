@@ -50,7 +50,12 @@ describe.each(databaseKinds())('Stored backfill plans on $name', (kind) => {
     const stored = await readBackfillPlan(sql, EXECUTION);
     expect(stored).toHaveLength(3653);
     stored.forEach((planned, position) => {
-      expect(planned).toEqual({ position, date: addDays(TEN_YEARS.from, position), startStage: 'collect' });
+      expect(planned).toEqual({
+        position,
+        date: addDays(TEN_YEARS.from, position),
+        startStage: 'collect',
+        stages: pipeline.names,
+      });
     });
     console.log(`Validate And Plan output for 3,653 dates: ${size} bytes (limit ${STATE_LIMIT_BYTES}).`);
   });
@@ -100,8 +105,16 @@ describe.each(databaseKinds())('Stored backfill plans on $name', (kind) => {
   it('prepares each position from the stored plan, and refuses one whose predecessor is not done', async () => {
     // Prepare
     await saveBackfillPlan(sql, EXECUTION, [
-      { date: '2026-11-28', startStage: 'collect', stages: ['collect', 'validate', 'summarize', 'trend', 'report'] },
-      { date: '2026-11-29', startStage: 'collect', stages: ['collect', 'validate', 'summarize', 'trend', 'report'] },
+      {
+        date: '2026-11-28',
+        startStage: 'collect',
+        stages: ['collect', 'validate', 'summarize', 'trend', 'report'],
+      },
+      {
+        date: '2026-11-29',
+        startStage: 'collect',
+        stages: ['collect', 'validate', 'summarize', 'trend', 'report'],
+      },
     ]);
 
     // Act
@@ -109,7 +122,13 @@ describe.each(databaseKinds())('Stored backfill plans on $name', (kind) => {
     const second = prepareDate(deps(), { position: 1, executionId: EXECUTION, token: 1 });
 
     // Assess
-    expect(first).toMatchObject({ date: '2026-11-28', startStage: 'collect', transitionsApplied: [] });
+    expect(first).toMatchObject({
+      date: '2026-11-28',
+      startStage: 'collect',
+      stages: pipeline.names,
+      runs: Object.fromEntries(pipeline.names.map((stage) => [stage, true])),
+      transitionsApplied: [],
+    });
     await expect(second).rejects.toThrow(EarlierDateNotDoneError);
     await expect(second).rejects.toThrow('the planned date before it, 2026-11-28, is not done');
   });
@@ -117,8 +136,16 @@ describe.each(databaseKinds())('Stored backfill plans on $name', (kind) => {
   it('lets an item that outlived its failed backfill take back no lease: the predecessor check comes first', async () => {
     // Prepare: the backfill failed on its first date, and the failure released the lease
     await saveBackfillPlan(sql, EXECUTION, [
-      { date: '2026-11-28', startStage: 'collect', stages: ['collect', 'validate', 'summarize', 'trend', 'report'] },
-      { date: '2026-11-29', startStage: 'collect', stages: ['collect', 'validate', 'summarize', 'trend', 'report'] },
+      {
+        date: '2026-11-28',
+        startStage: 'collect',
+        stages: ['collect', 'validate', 'summarize', 'trend', 'report'],
+      },
+      {
+        date: '2026-11-29',
+        startStage: 'collect',
+        stages: ['collect', 'validate', 'summarize', 'trend', 'report'],
+      },
     ]);
     const dependencies = deps();
     await prepareDate(dependencies, { position: 0, executionId: EXECUTION, token: 1 });
@@ -136,7 +163,13 @@ describe.each(databaseKinds())('Stored backfill plans on $name', (kind) => {
 
   it('refuses a position the execution never planned, taking no lease', async () => {
     // Prepare
-    await saveBackfillPlan(sql, EXECUTION, [{ date: '2026-11-28', startStage: 'collect', stages: ['collect', 'validate', 'summarize', 'trend', 'report'] }]);
+    await saveBackfillPlan(sql, EXECUTION, [
+      {
+        date: '2026-11-28',
+        startStage: 'collect',
+        stages: ['collect', 'validate', 'summarize', 'trend', 'report'],
+      },
+    ]);
     const dependencies = deps();
 
     // Act

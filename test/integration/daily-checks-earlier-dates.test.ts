@@ -142,7 +142,8 @@ describe('the daily run, before its first stage', () => {
       expect(error).toBe('EarlierDatesStaleError');
       expect(cause).toContain(`The daily run for ${NEW_DATE} did not run: 6 earlier dates it reads`);
       expect(cause).toContain(
-        '2026-01-09 .. 2026-01-14 (6 dates): rerun from validate, read by trend; why: code changed: validate v1 → v2',
+        '2026-01-09 .. 2026-01-14 (6 dates): rerun from validate, read by trend; ' +
+          'why: code changed: validate v1 → v2',
       );
       const suggested = '{"mode": "auto"}';
       expect(cause).toContain(`Start the backfill ${suggested}`);
@@ -208,7 +209,8 @@ describe('the daily run, before its first stage', () => {
       // Assess
       expect(error).toBe('EarlierDatesStaleError');
       expect(cause).toContain(
-        '2026-01-06 (1 date): rerun from collect, read by trend; why: collect has not run',
+        '2026-01-06 (1 date): rerun from collect: collect → validate → summarize → trend → report, read by trend; ' +
+          'why: collect has not run',
       );
       await expectNothingWritten(session, before, daily.executionId);
 

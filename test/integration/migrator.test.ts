@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dateRange } from '../../lambdas/engine/dates';
 import { MigrationChangedError } from '../../lambdas/engine/errors';
+import { assessRange, indexLedger } from '../../lambdas/engine/plan/staleness';
 import type { SqlClient } from '../../lambdas/engine/sql';
 import { splitSqlStatements } from '../../lambdas/engine/sql-script';
-import { saveBackfillPlan } from '../../lambdas/ledger/backfill-plans';
+import { readBackfillPlan } from '../../lambdas/ledger/backfill-plans';
+import { readLedger } from '../../lambdas/ledger/ledger-store';
 import {
   frameworkMigrationsDirectory,
   loadMigrations,
@@ -51,6 +53,7 @@ describe.each(databaseKinds())('Function: migrate on $name', (kind) => {
         'hindsight/0001_ledger',
         'hindsight/0002_backfill_plans',
         'hindsight/0003_due_dates',
+        'hindsight/0004_planned_stages',
         '0001_meters',
       ]);
       expect(second).toEqual({ applied: [], alreadyApplied: framework.length + migrations.length });
@@ -195,7 +198,17 @@ describe.each(databaseKinds())('Function: migrate on $name', (kind) => {
       for (const date of dates)
         for (const stage of pipeline.names)
           await runStage(sql, pipeline, { stage, date, fenceToken: 3 }, { rowsPerDay: '40' });
-      await saveBackfillPlan(sql, 'arn:legacy-backfill', [{ date: '2026-03-01', startStage: 'validate', stages: ['validate', 'summarize', 'trend', 'report'] }]);
+      // 0.1 recorded each stage's input run ids as one flat date → run id map, and stored a
+      // planned date as its start stage only.
+      await sql.query(
+        `UPDATE hindsight_stage_state AS s SET input_run_ids = COALESCE(
+           (SELECT jsonb_object_agg(d.key, d.value) FROM jsonb_each(s.input_run_ids) AS i, jsonb_each(i.value) AS d),
+           '{}'::jsonb)`,
+      );
+      await sql.query(
+        `INSERT INTO hindsight_backfill_plans (execution_id, position, day, start_stage)
+         VALUES ('arn:legacy-backfill', 0, '2026-03-01', 'validate')`,
+      );
       await sql.query("INSERT INTO hindsight_due_dates (day) VALUES ('2026-03-03')");
       await sql.query(
         `INSERT INTO hindsight_transitions_applied (transition_id, day, stage, target_version)
@@ -225,11 +238,12 @@ describe.each(databaseKinds())('Function: migrate on $name', (kind) => {
       const pipelineMigrations = loadMigrations(pipelineDirectory);
       const report = await migrate(sql, pipelineMigrations);
 
-      // Assess: nothing applied; Hindsight's records moved to its own sequence under the new ids;
-      // the team's stayed as they were; every row is still there.
-      expect(report).toEqual({ applied: [], alreadyApplied: 5 });
+      // Assess: only what 0.1 did not have applied (the planned stage sets); Hindsight's records
+      // moved to its own sequence under the new ids; the team's stayed as they were; every row is
+      // still there, the stored plan's with no stage set (it reruns from its start stage on).
+      expect(report).toEqual({ applied: ['hindsight/0004_planned_stages'], alreadyApplied: 5 });
       expect(await recorded(sql, FRAMEWORK)).toEqual(
-        ['0001_ledger', '0002_backfill_plans', '0003_due_dates'].map((id) => ({
+        ['0001_ledger', '0002_backfill_plans', '0003_due_dates', '0004_planned_stages'].map((id) => ({
           id,
           checksum: framework.get(id)?.checksum,
         })),
@@ -242,20 +256,32 @@ describe.each(databaseKinds())('Function: migrate on $name', (kind) => {
         await recorded(sql, PIPELINE),
       );
       expect((await publicTables(sql)).filter((table) => !records.includes(table))).toEqual(dataTables);
-      expect(await dumpTables(sql, dataTables)).toEqual(rowsBefore);
+      const rowsAfter = await dumpTables(sql, dataTables);
+      expect(rowsAfter).toEqual({
+        ...rowsBefore,
+        hindsight_backfill_plans: rowsBefore.hindsight_backfill_plans.map((row) =>
+          JSON.stringify({ ...JSON.parse(row as string), stages: null }),
+        ),
+      });
+      expect(await readBackfillPlan(sql, 'arn:legacy-backfill')).toEqual([
+        { position: 0, date: '2026-03-01', startStage: 'validate', stages: null },
+      ]);
 
       // A second migrate is a no-op.
       const frameworkRecords = await sql.query(`SELECT * FROM ${FRAMEWORK} ORDER BY id`);
-      expect(await migrate(sql, pipelineMigrations)).toEqual({ applied: [], alreadyApplied: 5 });
+      expect(await migrate(sql, pipelineMigrations)).toEqual({ applied: [], alreadyApplied: 6 });
       expect((await sql.query(`SELECT * FROM ${FRAMEWORK} ORDER BY id`)).rows).toEqual(frameworkRecords.rows);
       expect((await sql.query(`SELECT id, checksum, applied_at FROM ${PIPELINE} ORDER BY id`)).rows).toEqual(
         teamRecords,
       );
-      expect(await dumpTables(sql, dataTables)).toEqual(rowsBefore);
+      expect(await dumpTables(sql, dataTables)).toEqual(rowsAfter);
 
       // And the upgraded database runs on: the next date's stages commit on top of the old ledger.
       for (const stage of pipeline.names)
         await runStage(sql, pipeline, { stage, date: '2026-03-03', fenceToken: 4 }, { rowsPerDay: '40' });
+      // The 0.1 ledger rows read as their stage's input's: every date is fresh, nothing to backfill.
+      const statuses = assessRange(indexLedger(pipeline, await readLedger(sql)), '2026-03-01', '2026-03-03');
+      expect(statuses.map((status) => status.stages)).toEqual([[], [], []]);
     } finally {
       await sql.close();
       rmSync(pipelineDirectory, { recursive: true, force: true });

@@ -42,7 +42,7 @@ describe.each(databaseKinds())('Function: runStage on $name', (kind) => {
     const report = ledger.find((row) => row.stage === 'report')!;
     expect(report.lineage).toEqual({ collect: 1, validate: 1, summarize: 1, trend: 1 });
     const trend = ledger.find((row) => row.stage === 'trend')!;
-    expect(report.inputRunIds).toEqual({ '2026-03-01': trend.runId });
+    expect(report.inputRunIds).toEqual({ trend: { '2026-03-01': trend.runId } });
     const { rows } = await sql.query<{ n: number }>(
       'SELECT count(*) AS n FROM usage_report WHERE day = $1::date',
       ['2026-03-01'],
@@ -120,7 +120,8 @@ describe.each(databaseKinds())('Function: runStage on $name', (kind) => {
     expect(after).not.toEqual(before);
     expect(after.every((row) => row.days_in_window === 7)).toBe(true);
     const trend = (await readLedger(sql)).find((row) => row.stage === 'trend' && row.date === '2026-03-07')!;
-    expect(Object.keys(trend.inputRunIds).sort()).toEqual(dateRange('2026-03-01', '2026-03-07'));
+    expect(Object.keys(trend.inputRunIds)).toEqual(['summarize']);
+    expect(Object.keys(trend.inputRunIds.summarize).sort()).toEqual(dateRange('2026-03-01', '2026-03-07'));
   });
 
   it('refuses a stage whose input has not run for the date, writing nothing', async () => {

@@ -161,7 +161,7 @@ export function formatDependencyConflicts(
     const why = [...new Set(group.flatMap((conflict) => conflict.reasons.map(describeReason)))];
     const shown = why.length > 4 ? [...why.slice(0, 4), `${why.length - 4} more`] : why;
     return (
-      `${span} (${count(group.length, 'date')}): rerun ${describeStages(pipeline, first.stages)}, ` +
+      `${span} (${count(group.length, 'date')}): rerun ${pipeline.isChain ? `from ${first.startStage}` : inWords(first.stages)}, ` +
       `read by ${first.readBy.join(', ')}; why: ${shown.join('; ')}`
     );
   });
@@ -174,10 +174,15 @@ function groupDates(dates: readonly PlannedDate[]): PlannedDate[][] {
 
 /**
  * The stages a date reruns, in words: in a chain, where it enters and the suffix it runs
- * (`from transform: transform → aggregate → publish`); in a graph, the set (`sessions, conversion`).
+ * (`from transform: transform → aggregate → publish`); in a graph, the set (`stages: sessions, conversion`).
  */
+/** `a`, `a and b`, `a, b and c`. */
+function inWords(names: readonly string[]): string {
+  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
+
 export function describeStages(pipeline: Pipeline, stages: readonly string[]): string {
-  return pipeline.isChain ? `from ${stages[0]}: ${stages.join(' → ')}` : `stages ${stages.join(', ')}`;
+  return pipeline.isChain ? `from ${stages[0]}: ${stages.join(' → ')}` : `stages: ${stages.join(', ')}`;
 }
 
 /** Runs of calendar-consecutive dates with the same key. */
