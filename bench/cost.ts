@@ -2,10 +2,20 @@
  * Section 6 — the cost model, read off the synthesized definitions: state transitions and Lambda
  * invocations of one daily run and of one backfilled date for each planned set of stages (for a
  * chain, each start stage and everything after it), the fixed
- * overhead of a backfill, and what that costs at the Step Functions Standard list price.
+ * overhead of a backfill, and what that costs at the Step Functions Standard list price. The
+ * lease renewals column counts the Tasks on the path that renew the lease before they work (issue
+ * 15): each is a DynamoDB GetItem, plus a PutItem when the last extension is a minute old, inside
+ * a Lambda the path calls anyway, so renewing adds no state transition and no Lambda call.
  */
 import type { Pipeline } from '../lambdas/engine/pipeline';
-import type { AslDefinition, AslState, JsonValue, WorkflowDefinitions } from '../lib/workflow-definitions';
+import { isRenewPoint } from '../lib/lease-coverage';
+import type {
+  AslDefinition,
+  AslState,
+  JsonValue,
+  WorkflowDefinition,
+  WorkflowDefinitions,
+} from '../lib/workflow-definitions';
 import { formatTable, int, usd } from './table';
 
 /** Step Functions Standard list price, per state transition ($0.025 per 1,000). */
@@ -18,12 +28,15 @@ export interface PathCount {
   readonly lambdaInvocations: number;
 }
 
+/** A path's count, its cost, and how many of its Tasks renew the lease (0 transitions each). */
+export type CostedPath = PathCount & { readonly cost: number; readonly leaseRenewals: number };
+
 export interface CostResult {
   readonly pricePerThousandTransitions: number;
-  readonly daily: PathCount & { readonly cost: number };
+  readonly daily: CostedPath;
   /** The backfill execution itself, without the per-date child executions. */
-  readonly backfillFixed: PathCount & { readonly cost: number };
-  readonly perDate: readonly (PathCount & {
+  readonly backfillFixed: CostedPath;
+  readonly perDate: readonly (CostedPath & {
     /** The stages the date reruns: `startStage` and everything downstream of it. */
     readonly startStage: string;
     readonly stages: readonly string[];
@@ -89,17 +102,35 @@ export function mapProcessor(definition: AslDefinition): AslDefinition {
   throw new Error('The backfill definition has no Map state with an item processor.');
 }
 
+/** The Tasks of `count`'s path that renew the lease first (see `lib/lease-coverage.ts`). */
+function leaseRenewals(workflow: WorkflowDefinition, definition: AslDefinition, count: PathCount): number {
+  return count.states.filter((name) => {
+    const state = definition.States[name];
+    const binding = workflow.tasks[name];
+    return state?.Type === 'Task' && binding !== undefined && isRenewPoint(binding, state);
+  }).length;
+}
+
 export function benchCost(definitions: WorkflowDefinitions, pipeline: Pipeline): CostResult {
-  const withCost = (count: PathCount) => ({ ...count, cost: count.transitions * PRICE_PER_TRANSITION });
-  const daily = withCost(walkSuccessPath(definitions.daily.definition));
-  const backfillFixed = withCost(walkSuccessPath(definitions.backfill.definition));
-  const processor = mapProcessor(definitions.backfill.definition);
+  const costed = (workflow: WorkflowDefinition, definition: AslDefinition, count: PathCount): CostedPath => ({
+    ...count,
+    cost: count.transitions * PRICE_PER_TRANSITION,
+    leaseRenewals: leaseRenewals(workflow, definition, count),
+  });
+  const { daily: dailyWorkflow, backfill: backfillWorkflow } = definitions;
+  const daily = costed(dailyWorkflow, dailyWorkflow.definition, walkSuccessPath(dailyWorkflow.definition));
+  const backfillFixed = costed(
+    backfillWorkflow,
+    backfillWorkflow.definition,
+    walkSuccessPath(backfillWorkflow.definition),
+  );
+  const processor = mapProcessor(backfillWorkflow.definition);
   const perDate = pipeline.names.map((startStage) => {
     const stages = pipeline.downstreamOf([startStage]);
     const count = walkSuccessPath(processor, new Set(stages));
     const transitionsPer1000Dates = backfillFixed.transitions + 1000 * count.transitions;
     return {
-      ...withCost(count),
+      ...costed(backfillWorkflow, processor, count),
       startStage,
       stages,
       transitionsPer1000Dates,
@@ -117,6 +148,7 @@ export function formatCost(result: CostResult): string {
       '',
       String(result.daily.transitions),
       String(result.daily.lambdaInvocations),
+      String(result.daily.leaseRenewals),
       usd(result.daily.cost),
       '',
       '',
@@ -126,6 +158,7 @@ export function formatCost(result: CostResult): string {
       '',
       String(result.backfillFixed.transitions),
       String(result.backfillFixed.lambdaInvocations),
+      String(result.backfillFixed.leaseRenewals),
       usd(result.backfillFixed.cost),
       '',
       '',
@@ -135,6 +168,7 @@ export function formatCost(result: CostResult): string {
       d.startStage,
       String(d.transitions),
       String(d.lambdaInvocations),
+      String(d.leaseRenewals),
       usd(d.cost),
       int(d.transitionsPer1000Dates),
       usd(d.costPer1000Dates),
@@ -147,6 +181,7 @@ export function formatCost(result: CostResult): string {
       { header: 'start stage', align: 'left' },
       { header: 'transitions' },
       { header: 'Lambda calls' },
+      { header: 'lease renewals (+0 transitions)' },
       { header: 'cost' },
       { header: 'transitions / 1,000 dates' },
       { header: 'cost / 1,000 dates' },

@@ -6,10 +6,11 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { dateOf, type IsoDate, isIsoDate } from '../lambdas/engine/dates';
-import { type InputProblem, InvalidInputError } from '../lambdas/engine/errors';
+import { type FieldNames, type InputProblem, InvalidInputError } from '../lambdas/engine/errors';
 import { isoDate } from '../lambdas/engine/schemas';
 import { readProjectConfig } from '../lib/config';
 import { STACK_NAME, STACK_NAME_FORM } from '../lib/stack-outputs';
+import { maskDatabaseUrl } from '../local/database-url';
 import { openAwsTarget } from './aws/aws-target';
 import type { CliIo } from './io';
 import { type GlobalOptions, loadPipeline, openSession, type ProjectPipeline, type Session } from './session';
@@ -17,6 +18,24 @@ import { openLocalTarget, type Target } from './target';
 
 /** Days `start` catches up and `status` shows when no range is given. */
 export const CATCH_UP_DAYS = 30;
+
+/**
+ * The flags the CLI builds each input field from, so that its refusals name what the user typed
+ * (`Invalid --start-stage`) where the console's name the JSON field (`Invalid startStage`).
+ */
+export const FLAG_NAMES: FieldNames = {
+  mode: '--auto',
+  from: '--from',
+  to: '--to',
+  startStage: '--start-stage',
+  stages: '--stage',
+  dryRun: '--dry-run',
+  date: '--date',
+  since: '--since',
+  extendHistory: '--extend-history',
+  sample: '--sample',
+  seed: '--seed',
+};
 
 export interface CommandContext {
   readonly io: CliIo;
@@ -42,8 +61,12 @@ export function commandContext(program: Command, io: CliIo): CommandContext {
   const globals = (): TargetOptions => {
     const options = program.opts<TargetOptions>();
     if (options.aws) return options; // DATABASE_URL is a local setting
-    const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
-    return { ...options, ...(databaseUrl ? { databaseUrl } : {}) };
+    // --database-url as given (even empty, which is refused); DATABASE_URL when set and not empty.
+    if (options.databaseUrl !== undefined) return options;
+    const fromEnvironment = process.env.DATABASE_URL;
+    return fromEnvironment
+      ? { ...options, databaseUrl: fromEnvironment, databaseUrlName: 'DATABASE_URL' }
+      : options;
   };
   return {
     io,
@@ -113,7 +136,7 @@ export function checkTargetOptions(options: TargetOptions, backfill?: BackfillOp
     if (options.databaseUrl !== undefined)
       problems.push({
         field: '--database-url',
-        value: options.databaseUrl,
+        value: maskDatabaseUrl(options.databaseUrl),
         accepted: 'no --database-url with --aws (the stack has its database)',
       });
     if (options.param !== undefined)
@@ -175,7 +198,7 @@ export const rangeSchema = z
   .strictObject({ from: isoDate.optional(), to: isoDate.optional() })
   .superRefine((range, ctx) => {
     if (isIsoDate(range.from) && isIsoDate(range.to) && range.to < range.from) {
-      ctx.addIssue({ code: 'custom', path: ['to'], message: `a date on or after from (${range.from})` });
+      ctx.addIssue({ code: 'custom', path: ['to'], message: `a date on or after --from (${range.from})` });
     }
   });
 

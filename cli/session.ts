@@ -18,6 +18,8 @@ import { LocalWorkflows, type TaskEvent } from '../local/local-workflows';
 export interface GlobalOptions {
   readonly dataDir: string;
   readonly databaseUrl?: string;
+  /** Where `databaseUrl` came from, for messages: `--database-url` (the default) or `DATABASE_URL`. */
+  readonly databaseUrlName?: string;
   /** A module exporting `pipeline` to use instead of `hindsight:pipeline` (a rehearsal of a change). */
   readonly stages?: string;
   /** `--param NAME=VALUE`, repeated: the pipeline's parameters, over `hindsight:params`. */
@@ -81,7 +83,8 @@ export async function openSession(
 ): Promise<Session> {
   const services = await openLocalServices({
     dataDir: options.dataDir,
-    ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
+    ...(options.databaseUrl === undefined ? {} : { databaseUrl: options.databaseUrl }),
+    ...(options.databaseUrlName === undefined ? {} : { databaseUrlName: options.databaseUrlName }),
     pipeline: pipeline.pipeline,
     transitions: pipeline.transitions,
     migrationsDirectory: pipeline.source.migrationsDirectory,

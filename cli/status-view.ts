@@ -37,7 +37,9 @@ export function formatStatus(report: StatusReport, colour: boolean): string {
     lines.push('No runs yet: the ledger is empty. Start with `npm run hindsight -- run`.');
   } else {
     const width = Math.max(...report.stages.map((stage) => stage.length), 5);
-    lines.push(`${'date'.padEnd(10)}  ${report.stages.map((stage) => stage.padEnd(width)).join(' ')}  reruns`);
+    lines.push(
+      `${'date'.padEnd(10)}  ${report.stages.map((stage) => stage.padEnd(width)).join(' ')}  reruns`,
+    );
     for (const row of report.dates) {
       const cells = row.cells.map((cell) => {
         const mark = colour ? `${COLOUR[cell.state]}${SYMBOL[cell.state]}${RESET}` : plain(cell.state);

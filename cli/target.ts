@@ -3,14 +3,12 @@
  * (`--aws`). Commands see one shape: the steps' dependencies (the ledger's database, the code),
  * the lease store, and a way to start the daily and backfill workflows and follow them.
  */
-import { DynamoDbLeaseStore } from '../lambdas/adapters/dynamodb-lease-store';
 import type { LeaseStore } from '../lambdas/engine/lease';
 import type { StepDependencies } from '../lambdas/workflow/steps';
 import { type RolledBackTransaction, rollingBack } from '../lambdas/workflow/verify';
 import { BACKFILL_STATES } from '../lib/backfill-workflow';
 import type { WorkflowKind } from '../lib/state-machine';
 import type { JsonValue } from '../lib/workflow-definitions';
-import { LOCAL_LEASE_TABLE } from '../local/local-services';
 import type { ExecutionOutcome, TaskEvent } from '../local/local-workflows';
 import { type GlobalOptions, openSession, type ProjectPipeline } from './session';
 
@@ -53,7 +51,7 @@ export async function openLocalTarget(options: GlobalOptions, pipeline: ProjectP
   return {
     description: `the data directory ${options.dataDir}`,
     deps: services.deps,
-    leaseStore: new DynamoDbLeaseStore({ client: services.dynamo.client, tableName: LOCAL_LEASE_TABLE }),
+    leaseStore: services.leaseStore,
     rolledBack: rollingBack(services.deps.sql),
     start: async (kind, input, name) => {
       const execution = workflows.start(kind, input, ...(name === undefined ? [] : [name]));

@@ -50,8 +50,12 @@ export class AfterDeploy extends Construct {
       BACKFILL_STATE_MACHINE_ARN: props.backfill.stateMachineArn,
       HINDSIGHT_DEPLOYMENT_ID: this.deploymentId,
       HINDSIGHT_AUTO_BACKFILL: String(props.autoBackfill),
+      // The master user's secret, for migrations and the pipeline role's grants: this function's alone.
+      ...(props.database.pipelineSecret
+        ? { DB_MASTER_SECRET_ARN: props.database.masterSecret.secretArn }
+        : {}),
     });
-    props.database.grantDataApiAccess(this.function);
+    props.database.grantAdministration(this.function);
     // Planning builds the same dependencies as the workflow steps, lease client included; it reads nothing there.
     props.leaseTable.grantRead(this.function);
     if (props.autoBackfill) props.backfill.grantStartExecution(this.function);

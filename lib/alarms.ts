@@ -2,6 +2,7 @@ import { Annotations, Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
@@ -41,11 +42,18 @@ export interface HindsightAlarmsProps {
    * @default false
    */
   readonly verify?: boolean;
+  /**
+   * Where the rule that releases a stopped execution's lease puts the events it could not
+   * deliver and the invocations that failed (`ReleaseOnAbort.failures`): alarm when one arrives.
+   * @default - no such alarm
+   */
+  readonly leaseReleaseFailures?: IQueue;
 }
 
 /**
  * Hindsight's alarms: a failed backfill, a failed daily run, a daily run kept waiting for the
- * lease, and no successful daily run for 26 hours. Each one notifies `topic`, when given.
+ * lease, no successful daily run for 26 hours, and a deploy whose automatic backfill could not be
+ * planned. Each one notifies `topic`, when given.
  */
 export class HindsightAlarms extends Construct {
   /** A backfill execution failed (its failed date stops it; starting it again resumes). */
@@ -56,8 +64,12 @@ export class HindsightAlarms extends Construct {
   readonly dailyBlocked: Alarm;
   /** No daily execution succeeded for 26 hours: not started, failed, timed out or still running. */
   readonly dailyMissing: Alarm;
+  /** The after-deploy function's auto plan was refused (over `hindsight:maxBackfillDays`): no backfill started. */
+  readonly afterDeployPlanRefused: Alarm;
   /** A Verify execution found cells that differ from what the code computes (with the Verify workflow only). */
   readonly verifyDifferences?: Alarm;
+  /** The release of a stopped, timed-out or failed execution's lease failed for good (with `leaseReleaseFailures`). */
+  readonly leaseReleaseFailed?: Alarm;
 
   constructor(scope: Construct, id: string, props: HindsightAlarmsProps) {
     super(scope, id);
@@ -115,6 +127,16 @@ export class HindsightAlarms extends Construct {
       treatMissingData: TreatMissingData.BREACHING,
     });
 
+    this.afterDeployPlanRefused = new Alarm(this, 'AfterDeployPlanRefused', {
+      alarmDescription:
+        'The Hindsight after-deploy function could not plan the automatic backfill: the auto plan was refused (it ' +
+        'would rerun more dates than hindsight:maxBackfillDays allows, e.g. since a date due years ago). The deploy ' +
+        "went ahead and no backfill was started. The function's log gives the refusal; start the backfill in parts " +
+        'from the console, {"mode": "auto", "from": "…", "to": "…"}, as it says.',
+      metric: afterDeployPlanRefused(FAILURE_ALARM_PERIOD),
+      ...atLeastOnce(),
+    });
+
     if (props.verify) {
       this.verifyDifferences = new Alarm(this, 'VerifyDifferences', {
         alarmDescription:
@@ -122,6 +144,22 @@ export class HindsightAlarms extends Construct {
           'changed without a version bump, or rows were changed by hand), or could not recompute a cell. The ' +
           "execution's output names the dates and stages; `hindsight --aws verify --from D --to D` shows the rows.",
         metric: verifyDifferences(FAILURE_ALARM_PERIOD),
+        ...atLeastOnce(),
+      });
+    }
+
+    if (props.leaseReleaseFailures) {
+      this.leaseReleaseFailed = new Alarm(this, 'LeaseReleaseFailed', {
+        alarmDescription:
+          "The release of a stopped, timed-out or failed Hindsight execution's lease failed after every retry, or its " +
+          `event could not be delivered; the event waits in the queue ${props.leaseReleaseFailures.queueName}. ` +
+          'Until someone acquires the lease again (which frees it once Step Functions says that execution ended), ' +
+          "the fence stays at the ended execution's token. Read the lease function's log for the cause, then " +
+          'delete the message.',
+        metric: props.leaseReleaseFailures.metricApproximateNumberOfMessagesVisible({
+          period: FAILURE_ALARM_PERIOD,
+          statistic: Stats.MAXIMUM,
+        }),
         ...atLeastOnce(),
       });
     }
@@ -139,7 +177,9 @@ export class HindsightAlarms extends Construct {
       this.dailyFailed,
       this.dailyBlocked,
       this.dailyMissing,
+      this.afterDeployPlanRefused,
       ...(this.verifyDifferences ? [this.verifyDifferences] : []),
+      ...(this.leaseReleaseFailed ? [this.leaseReleaseFailed] : []),
     ];
   }
 }
@@ -159,6 +199,17 @@ export function verifyDifferences(period: Duration): Metric {
   return new Metric({
     namespace: METRIC_NAMESPACE,
     metricName: METRIC_NAMES.verifyDifferences,
+    dimensionsMap: { [METRIC_DIMENSIONS.service]: SERVICE_NAME },
+    statistic: Stats.SUM,
+    period,
+  });
+}
+
+/** The after-deploy handler's `AfterDeployPlanRefused`: 1 when it reported a refused plan instead of failing the deploy. */
+export function afterDeployPlanRefused(period: Duration): Metric {
+  return new Metric({
+    namespace: METRIC_NAMESPACE,
+    metricName: METRIC_NAMES.afterDeployPlanRefused,
     dimensionsMap: { [METRIC_DIMENSIONS.service]: SERVICE_NAME },
     statistic: Stats.SUM,
     period,

@@ -24,6 +24,7 @@ import {
   failWithCaughtError,
   invoke,
   releaseLease,
+  renewsLease,
   StageChain,
 } from './workflow-states';
 
@@ -166,9 +167,10 @@ export class BackfillWorkflow extends Construct {
    * fails the date (the lease is released outside).
    */
   private dateProcessor(pipeline: Pipeline, functions: HindsightFunctions) {
-    const prepare = invoke(this, BACKFILL_STATES.prepareDate, functions.prepareDate, {
-      resultPath: '$.prepared',
-    });
+    // It renews the lease before anything else (re-takes it after a redrive), like every Task under it.
+    const prepare = renewsLease(
+      invoke(this, BACKFILL_STATES.prepareDate, functions.prepareDate, { resultPath: '$.prepared' }),
+    );
     const stages = new StageChain(this, {
       pipeline,
       functions,

@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
-import { InvalidInputError } from '../lambdas/engine/errors';
+import { echo, InvalidInputError } from '../lambdas/engine/errors';
 import type { PipelineParams } from '../lambdas/engine/stage';
 import { findProject, type Project } from './project';
 import { DEFAULT_STACK_NAME, STACK_NAME, STACK_NAME_FORM } from './stack-outputs';
@@ -16,6 +16,7 @@ export const CONTEXT_KEYS = {
   clusterArn: 'hindsight:clusterArn',
   secretArn: 'hindsight:secretArn',
   databaseName: 'hindsight:databaseName',
+  pipelineSecretArn: 'hindsight:pipelineSecretArn',
   stackName: 'hindsight:stackName',
   params: 'hindsight:params',
   verify: 'hindsight:verify',
@@ -42,6 +43,13 @@ export interface ImportedDatabaseConfig {
   readonly secretArn: string;
   /** The PostgreSQL database the ledger and the stage tables live in. */
   readonly databaseName: string;
+  /**
+   * Complete ARN of a secret of `{"username", "password"}` for the pipeline's own role, which the
+   * after-deploy function creates (or updates) and grants row access after each migration; every
+   * function's SQL then runs as that role, and only the after-deploy function reads `secretArn`.
+   * @default - every function uses `secretArn` (synth warns `hindsight:SharedDatabaseSecret`)
+   */
+  readonly pipelineSecretArn?: string;
 }
 
 /** Deployment settings, read once from context and validated together. */
@@ -205,7 +213,37 @@ export function readConfig(node: Pick<Node, 'tryGetContext'>): HindsightConfig {
       matching(DATABASE_NAME),
       'a PostgreSQL database name in lower snake case',
     );
-    if (clusterArn && secretArn && databaseName) importedDatabase = { clusterArn, secretArn, databaseName };
+    const pipelineSecretArn =
+      node.tryGetContext(CONTEXT_KEYS.pipelineSecretArn) === undefined
+        ? undefined
+        : read(
+            CONTEXT_KEYS.pipelineSecretArn,
+            undefined,
+            matching(SECRET_ARN),
+            'a complete secret ARN, arn:aws:secretsmanager:<region>:<account>:secret:<name>-XXXXXX',
+          );
+    if (pipelineSecretArn !== undefined && pipelineSecretArn === secretArn) {
+      problems.push(
+        `Invalid ${CONTEXT_KEYS.pipelineSecretArn}: got the secret of ${CONTEXT_KEYS.secretArn}; expected the ` +
+          "secret of the pipeline's own role, not the master user's.",
+      );
+    } else if (clusterArn && secretArn && databaseName) {
+      importedDatabase = {
+        clusterArn,
+        secretArn,
+        databaseName,
+        ...(pipelineSecretArn ? { pipelineSecretArn } : {}),
+      };
+    }
+  }
+  if (
+    missing.length === importKeys.length &&
+    node.tryGetContext(CONTEXT_KEYS.pipelineSecretArn) !== undefined
+  ) {
+    problems.push(
+      `${CONTEXT_KEYS.pipelineSecretArn} names the pipeline role of an existing cluster: set it with ` +
+        `${importKeys.join(', ')}, or remove it (an owned cluster generates the pipeline role's secret).`,
+    );
   }
 
   if (
@@ -235,8 +273,8 @@ export function readConfig(node: Pick<Node, 'tryGetContext'>): HindsightConfig {
 }
 
 function problem(key: string, value: unknown, accepted: string): string {
-  const shown = value === undefined ? 'nothing' : JSON.stringify(value);
-  return `Invalid ${key}: got ${shown}; expected ${accepted}.`;
+  // As every refusal: the value echoed, cut to a readable length.
+  return `Invalid ${key}: got ${echo(value)}; expected ${accepted}.`;
 }
 
 function matching(pattern: RegExp): (value: unknown) => string | undefined {

@@ -14,6 +14,7 @@ import {
   failWithCaughtError,
   invoke,
   releaseLease,
+  renewsLease,
   StageChain,
 } from './workflow-states';
 
@@ -75,13 +76,18 @@ export class DailyWorkflow extends Construct {
     const releaseAfterFailure = releaseLease(this, DAILY_STATES.releaseAfterFailure, functions, 'daily').next(
       failWithCaughtError(this, DAILY_STATES.failRun),
     );
-    const checkInput: { readonly [K in keyof CheckEarlierDatesInput]: string } = {
+    // The holder and its token: the check renews the lease first, like every Task under it.
+    const checkInput: { readonly [K in keyof CheckEarlierDatesInput]-?: string | number } = {
       date: JsonPath.stringAt('$.resolved.date'),
+      executionId: JsonPath.executionId,
+      token: JsonPath.numberAt('$.lease.token'),
     };
-    const check = invoke(this, DAILY_STATES.checkEarlierDates, functions.checkEarlierDates, {
-      payload: TaskInput.fromObject(checkInput),
-      resultPath: '$.earlierDates',
-    });
+    const check = renewsLease(
+      invoke(this, DAILY_STATES.checkEarlierDates, functions.checkEarlierDates, {
+        payload: TaskInput.fromObject(checkInput),
+        resultPath: '$.earlierDates',
+      }),
+    );
     check.addCatch(releaseAfterFailure, { errors: [Errors.ALL], resultPath: '$.error' });
     const stages = new StageChain(this, {
       pipeline: props.pipeline,

@@ -61,7 +61,10 @@ export interface HindsightFunctionsProps {
   readonly params: PipelineParams;
   readonly database: HindsightDatabase;
   readonly leaseTable: LeaseTable;
-  /** Longest date range a backfill accepts (`HINDSIGHT_MAX_BACKFILL_DAYS` of the plan function). */
+  /**
+   * Longest date range a backfill accepts (`HINDSIGHT_MAX_BACKFILL_DAYS` of the functions that plan, and
+   * of Resolve Date, which refuses a daily date further back without `extendHistory`).
+   */
   readonly maxBackfillDays: number;
   /**
    * How long function logs are kept.
@@ -145,6 +148,8 @@ export class HindsightFunctions extends Construct {
         environment: { HINDSIGHT_STAGE: stage.name },
       });
       props.database.grantDataApiAccess(fn);
+      // It renews the lease before it runs (GetItem, and PutItem when the extension is due).
+      props.leaseTable.grantReadWrite(fn);
       stages.set(stage.name, fn);
     }
     this.stages = stages;
@@ -153,6 +158,8 @@ export class HindsightFunctions extends Construct {
       handler: 'resolve-date',
       description: 'Hindsight: resolve the date of a daily run and record it as due',
       timeout: Duration.seconds(30),
+      // It refuses a date more than this many days back unless the input says extendHistory.
+      environment: { HINDSIGHT_MAX_BACKFILL_DAYS: String(props.maxBackfillDays) },
     });
     // It records the date as due: the Data API only.
     props.database.grantDataApiAccess(this.resolveDate);
@@ -170,8 +177,9 @@ export class HindsightFunctions extends Construct {
         "Hindsight: before a daily run's stages, check no earlier date it reads is planned to be rewritten",
       timeout: Duration.minutes(2),
     });
-    // It only reads the ledger: the Data API and nothing else (no lease table).
+    // It renews the daily lease (the lease table), then reads the ledger (the Data API).
     props.database.grantDataApiAccess(this.checkEarlierDates);
+    props.leaseTable.grantReadWrite(this.checkEarlierDates);
     this.plan = this.define('Plan', {
       handler: 'plan',
       description: 'Hindsight: validate a backfill input and plan it',
@@ -199,7 +207,8 @@ export class HindsightFunctions extends Construct {
       description: 'Hindsight: after a deploy, apply migrations, log the plan and start the backfill',
       timeout: Duration.minutes(5),
       memorySize: 1024,
-      environment,
+      // It plans the automatic backfill: with the same longest range as the plan function.
+      environment: { HINDSIGHT_MAX_BACKFILL_DAYS: String(this.maxBackfillDays), ...environment },
       withMigrations: true,
     });
   }

@@ -11,6 +11,7 @@ import { DEFAULT_CONFIG, type ImportedDatabaseConfig } from './config';
 import { DailyWorkflow } from './daily-workflow';
 import { HindsightDatabase } from './database';
 import { HindsightFunctions } from './functions';
+import { checkLeaseCoverage, synthesizedWorkflows } from './lease-coverage';
 import { LeaseTable } from './lease-table';
 import { acknowledgeWildcard, logicalIdOf } from './nag';
 import { loadPipelineModule, type PipelineModule } from './project';
@@ -102,6 +103,8 @@ export class HindsightPipeline extends Construct {
   readonly daily: DailyWorkflow;
   readonly backfill: BackfillWorkflow;
   readonly alarms: HindsightAlarms;
+  /** The rule that releases a stopped execution's lease, and the queue of releases that failed. */
+  readonly releaseOnAbort: ReleaseOnAbort;
   readonly afterDeploy: AfterDeploy;
   /** The Verify workflow, unless `verify` is false. */
   readonly verify?: VerifyWorkflow;
@@ -144,7 +147,27 @@ export class HindsightPipeline extends Construct {
       });
     }
     const machines = [this.daily.stateMachine, this.backfill.stateMachine];
-    new ReleaseOnAbort(this, 'ReleaseOnAbort', { stateMachines: machines, lease: this.functions.lease });
+    // At synth: every path under the lease renews it before the lease can run out.
+    this.node.addValidation({
+      validate: () => {
+        try {
+          checkLeaseCoverage(
+            synthesizedWorkflows({
+              daily: this.daily.stateMachine,
+              backfill: this.backfill.stateMachine,
+              functions: this.functions.all,
+            }),
+          );
+          return [];
+        } catch (error) {
+          return [error instanceof Error ? error.message : String(error)];
+        }
+      },
+    });
+    this.releaseOnAbort = new ReleaseOnAbort(this, 'ReleaseOnAbort', {
+      stateMachines: machines,
+      lease: this.functions.lease,
+    });
     this.allowLivenessChecks(machines);
     this.alarms = new HindsightAlarms(this, 'Alarms', {
       daily: this.daily.stateMachine,
@@ -153,6 +176,7 @@ export class HindsightPipeline extends Construct {
       leaseWait,
       ...(props.alarmTopic ? { topic: props.alarmTopic } : {}),
       ...(this.verify ? { verify: true } : {}),
+      leaseReleaseFailures: this.releaseOnAbort.failures,
     });
 
     this.afterDeploy = new AfterDeploy(this, 'AfterDeploy', {

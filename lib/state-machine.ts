@@ -63,9 +63,11 @@ export function createStateMachine(
   acknowledgeWildcard(
     machine.role,
     'Resource::*',
-    'Only CloudWatch Logs delivery (logs:*LogDelivery*, PutResourcePolicy, Describe*) and X-Ray ' +
-      '(xray:PutTraceSegments, PutTelemetryRecords, GetSampling*) use Resource *: neither supports ' +
-      'resource-level permissions.',
+    'Only the execution logging actions (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, ' +
+      'DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups), ' +
+      'which Step Functions documents on Resource *, and X-Ray tracing (xray:PutTraceSegments, ' +
+      'PutTelemetryRecords, GetSamplingRules, GetSamplingTargets), which supports no resource-level ' +
+      'permissions, use Resource *.',
   );
   for (const fn of new Set(props.invokes)) {
     acknowledgeWildcard(
@@ -82,8 +84,9 @@ export function createStateMachine(
     acknowledgeWildcard(
       distributedMapPolicy,
       `${executions}:*`,
-      "Describe and stop the Distributed Map's own executions: their names are generated per run, and the " +
-        'wildcard stays within this one state machine.',
+      "states:DescribeExecution and StopExecution on this state machine's executions (<name>:*), as CDK " +
+        'grants a Distributed Map: execution names are generated per run, and the wildcard stays within ' +
+        'this one state machine.',
     );
     acknowledgeWildcard(
       distributedMapPolicy,

@@ -34,7 +34,23 @@ export const ERRORS = {
   invalidInput: 'InvalidInputError',
   /** Raised by the workflow itself when acquire kept finding the lease held for the whole wait. */
   gaveUpWaitingForLease: 'GaveUpWaitingForLeaseError',
+  /** The Aurora cluster was still resuming from 0 ACU after the Data API adapter's own attempts; nothing ran. */
+  databaseStillResuming: 'DatabaseStillResumingError',
 } as const;
+
+/**
+ * Retry of every Task on `DatabaseStillResumingError`. Aurora Serverless v2 paused at 0 ACU takes
+ * about 15 s to resume, up to a minute under load; each attempt already waits about 25 s inside
+ * the Data API adapter, so waits of 15, 30 and 60 s keep a Task trying for about 3.4 minutes in
+ * all. Every Hindsight Task runs SQL (the lease Tasks move the fence), and every step is safe to
+ * repeat: the error means the statement that met it did not run.
+ */
+export const DATABASE_RESUMING_RETRY: RetryProps = {
+  errors: [ERRORS.databaseStillResuming],
+  interval: Duration.seconds(15),
+  backoffRate: 2,
+  maxAttempts: 3,
+};
 
 /** Wait between two acquire attempts while the lease is held. */
 export const LEASE_POLL_INTERVAL = Duration.minutes(1);
@@ -69,7 +85,8 @@ export interface InvokeOptions {
 /**
  * A Task that invokes `fn` with the payload as the event and its result as the output
  * (`payloadResponseOnly`: the handler receives the payload itself, not `{FunctionName, Payload}`).
- * It retries transient Lambda errors only, and times out 30 s after the function would.
+ * It retries transient Lambda errors and a cluster still resuming (`DATABASE_RESUMING_RETRY`),
+ * and times out 30 s after the function would.
  */
 export function invoke(
   scope: Construct,
@@ -91,6 +108,21 @@ export function invoke(
     errors: TRANSIENT_LAMBDA_ERRORS,
     interval: Duration.seconds(2),
     maxAttempts: 6,
+    backoffRate: 2,
+  });
+  task.addRetry(DATABASE_RESUMING_RETRY);
+  return task;
+}
+
+/**
+ * A Task under the lease whose Lambda renews it first: it also retries a renewal that lost the
+ * race to other writers on every attempt (`LeaseContendedError`: nothing changed).
+ */
+export function renewsLease(task: LambdaInvoke): LambdaInvoke {
+  task.addRetry({
+    errors: [ERRORS.leaseContended],
+    interval: Duration.seconds(1),
+    maxAttempts: 5,
     backoffRate: 2,
   });
   return task;
@@ -180,8 +212,9 @@ export interface StageChainProps {
 /**
  * The stages, built once per workflow (a state belongs to one state machine): a Task per stage in
  * pipeline order, which is a graph order (every stage after its inputs), each retrying transient
- * Lambda errors only and catching everything else into `$.error` → `onFailure`. Its result goes
- * to `$.stages.<stage>`.
+ * Lambda errors, a resuming cluster and a contended lease renewal, and catching everything else
+ * into `$.error` → `onFailure`. Each renews the lease before it runs. Its result goes to
+ * `$.stages.<stage>`.
  */
 export class StageChain {
   /** Stage Tasks by stage name, in pipeline order. */
@@ -197,10 +230,12 @@ export class StageChain {
     });
     const tasks = new Map<string, TaskStateBase>();
     for (const stage of props.pipeline.stages) {
-      const task = invoke(scope, runStateName(stage.name), props.functions.stage(stage.name), {
-        payload,
-        resultPath: `$.stages.${stage.name}`,
-      });
+      const task = renewsLease(
+        invoke(scope, runStateName(stage.name), props.functions.stage(stage.name), {
+          payload,
+          resultPath: `$.stages.${stage.name}`,
+        }),
+      );
       task.addCatch(props.onFailure, { errors: [Errors.ALL], resultPath: '$.error' });
       tasks.set(stage.name, task);
     }

@@ -7,7 +7,7 @@ import { InvalidInputError } from '../../lambdas/engine/errors';
 import { formatPlan, parseBackfillInput } from '../../lambdas/engine/plan';
 import { computePlan } from '../../lambdas/workflow/steps';
 import type { CommandContext } from '../command-context';
-import { type BackfillOptions, checkTargetOptions, definedOnly } from '../command-context';
+import { type BackfillOptions, checkTargetOptions, definedOnly, FLAG_NAMES } from '../command-context';
 import { describeFailure, RunFailedError } from '../io';
 import { BackfillProgress } from '../progress';
 
@@ -19,7 +19,10 @@ export function registerBackfill(program: Command, ctx: CommandContext): void {
     .option('--from <date>', 'first date')
     .option('--to <date>', 'last date')
     .addOption(
-      new Option('--start-stage <stage>', 'rerun every date of the range: this stage and all downstream of it'),
+      new Option(
+        '--start-stage <stage>',
+        'rerun every date of the range: this stage and all downstream of it',
+      ),
     )
     .option('--stage <names>', 'rerun every date of the range: these stages (a,b) and all downstream of them')
     .option('--dry-run', 'show the plan only')
@@ -34,9 +37,10 @@ export function registerBackfill(program: Command, ctx: CommandContext): void {
       const loaded = ctx.load();
       const { pipeline } = loaded;
       const raw = backfillInputOf(options);
-      parseBackfillInput(raw, pipeline, ctx.today(), ctx.maxDays(loaded)); // refuse bad input before opening anything
+      // Refuse bad input before opening anything, naming the flags typed.
+      parseBackfillInput(raw, pipeline, ctx.today(), ctx.maxDays(loaded), FLAG_NAMES);
       await ctx.withTarget(loaded, async (target) => {
-        const { dryRun, plan } = await computePlan(target.deps, raw);
+        const { dryRun, plan } = await computePlan(target.deps, raw, FLAG_NAMES);
         ctx.io.out(formatPlan(plan, pipeline));
         if (dryRun || plan.dates.length === 0) return;
         if (targetOptions.aws) {
@@ -85,11 +89,7 @@ function backfillInputOf(options: BackfillOptions): { [key: string]: string | bo
       throw InvalidInputError.of(flag, value, `no ${flag} with --auto (auto finds each date's stages)`);
   }
   if (!options.auto && options.startStage === undefined && options.stage === undefined) {
-    throw InvalidInputError.of(
-      '--auto',
-      undefined,
-      '--auto, or --from, --to and --start-stage (or --stage)',
-    );
+    throw InvalidInputError.of('--auto', undefined, '--auto, or --from, --to and --start-stage (or --stage)');
   }
   return definedOnly<string | boolean | string[]>({
     mode: options.auto ? 'auto' : 'explicit',

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { formatPlan, parseBackfillInput, planToJson } from '../../lambdas/engine/plan';
 import { computePlan } from '../../lambdas/workflow/steps';
 import type { CommandContext } from '../command-context';
-import { checkTargetOptions, definedOnly } from '../command-context';
+import { checkTargetOptions, definedOnly, FLAG_NAMES } from '../command-context';
 
 export function registerPlan(program: Command, ctx: CommandContext): void {
   program
@@ -21,9 +21,10 @@ export function registerPlan(program: Command, ctx: CommandContext): void {
         pipeline,
         ctx.today(),
         ctx.maxDays(loaded),
+        FLAG_NAMES,
       );
       await ctx.withTarget(loaded, async (target) => {
-        const { plan } = await computePlan(target.deps, input);
+        const { plan } = await computePlan(target.deps, input, FLAG_NAMES);
         ctx.io.out(options.json ? JSON.stringify(planToJson(plan), null, 2) : formatPlan(plan, pipeline));
       });
     });

@@ -5,8 +5,9 @@ import { addDays, dateRange, daysBetween, type IsoDate, isIsoDate } from '../../
 import type { Pipeline } from '../../lambdas/engine/pipeline';
 import { isoDate, parseInput } from '../../lambdas/engine/schemas';
 import { readLedger } from '../../lambdas/ledger/ledger-store';
+import { checkDailyDate } from '../../lambdas/workflow/steps';
 import type { CommandContext } from '../command-context';
-import { CATCH_UP_DAYS, checkTargetOptions, definedOnly } from '../command-context';
+import { CATCH_UP_DAYS, checkTargetOptions, definedOnly, FLAG_NAMES } from '../command-context';
 import { type CliIo, describeFailure, RunFailedError } from '../io';
 import { formatStatus } from '../status-view';
 import type { Target } from '../target';
@@ -23,6 +24,10 @@ export function registerRun(program: Command, ctx: CommandContext): void {
       '--since <date>',
       `with no date: catch up from this date (default: the last ${CATCH_UP_DAYS} days)`,
     )
+    .option(
+      '--extend-history',
+      'run dates before where history starts (minus the days a run reads back), or more than hindsight:maxBackfillDays back',
+    )
     .action(async (options: RunOptions) => {
       checkTargetOptions(ctx.globals());
       const loaded = ctx.load();
@@ -31,7 +36,14 @@ export function registerRun(program: Command, ctx: CommandContext): void {
       await ctx.withTarget(loaded, async (target) => {
         const dates =
           request.dates ?? (await missingDates(target, pipeline, request.since, addDays(ctx.today(), -1)));
-        await runDaily(target, pipeline, dates, ctx.io);
+        // A date typed (or the start of a range) is held to the daily workflow's bound before anything
+        // runs, and named by its flag; the dates of the default catch-up are the CLI's own.
+        const typed = request.typed;
+        const extendHistory = options.extendHistory === true || typed === undefined;
+        if (!extendHistory && dates[0] !== undefined) {
+          await checkDailyDate(target.deps, dates[0], { ...typed, names: FLAG_NAMES });
+        }
+        await runDaily(target, pipeline, dates, ctx.io, extendHistory);
       });
     });
 
@@ -49,6 +61,7 @@ export function registerRun(program: Command, ctx: CommandContext): void {
           pipeline,
           await missingDates(target, pipeline, since, addDays(ctx.today(), -1)),
           ctx.io,
+          true,
         );
         ctx.io.out('');
         ctx.io.out(formatStatus(await statusReport(target, pipeline, {}), ctx.io.isTty));
@@ -61,14 +74,18 @@ interface RunOptions {
   from?: string;
   to?: string;
   since?: string;
+  extendHistory?: boolean;
 }
 
-/** `run`'s flags, checked before anything is opened. */
+/**
+ * `run`'s flags, checked before anything is opened. `typed` is the flag the first date to run
+ * comes from, with its value; absent for the default catch-up.
+ */
 function parseRunOptions(
   options: RunOptions,
   today: IsoDate,
   maxDays: number,
-): { dates?: IsoDate[]; since: IsoDate } {
+): { dates?: IsoDate[]; since: IsoDate; typed?: { field: 'date' | 'from' | 'since'; value: IsoDate } } {
   const yesterday = addDays(today, -1);
   const upToYesterday = `a date up to yesterday (${yesterday}); a day is processed once it is over`;
   const schema = z
@@ -93,17 +110,20 @@ function parseRunOptions(
       }
       if (!isIsoDate(o.from) || !isIsoDate(o.to)) return;
       if (o.to < o.from) {
-        ctx.addIssue({ code: 'custom', path: ['to'], message: `a date on or after from (${o.from})` });
+        ctx.addIssue({ code: 'custom', path: ['to'], message: `a date on or after --from (${o.from})` });
       }
       if (daysBetween(o.from, o.to) + 1 > maxDays) {
         ctx.addIssue({ code: 'custom', path: ['to'], message: `a range of at most ${maxDays} days` });
       }
     });
-  const parsed = parseInput(schema, definedOnly({ ...options }));
+  const { date, from, to, since: sinceGiven } = options;
+  const parsed = parseInput(schema, definedOnly({ date, from, to, since: sinceGiven }), '', FLAG_NAMES);
   const since = parsed.since ?? addDays(today, -CATCH_UP_DAYS);
-  if (parsed.date) return { dates: [parsed.date], since };
-  if (parsed.from && parsed.to) return { dates: dateRange(parsed.from, parsed.to), since };
-  return { since };
+  if (parsed.date) return { dates: [parsed.date], since, typed: { field: 'date', value: parsed.date } };
+  if (parsed.from && parsed.to) {
+    return { dates: dateRange(parsed.from, parsed.to), since, typed: { field: 'from', value: parsed.from } };
+  }
+  return parsed.since === undefined ? { since } : { since, typed: { field: 'since', value: parsed.since } };
 }
 
 /** Dates in `[since, until]` whose last stage has not run. */
@@ -128,6 +148,7 @@ async function runDaily(
   pipeline: Pipeline,
   dates: readonly IsoDate[],
   io: CliIo,
+  extendHistory: boolean,
 ): Promise<void> {
   if (dates.length === 0) {
     io.out('Nothing to run: every date is done.');
@@ -136,7 +157,9 @@ async function runDaily(
   const started = Date.now();
   for (const date of dates) {
     const began = Date.now();
-    const outcome = await (await target.start('daily', { date })).wait();
+    const outcome = await (
+      await target.start('daily', extendHistory ? { date, extendHistory } : { date })
+    ).wait();
     if (outcome.status !== 'SUCCEEDED')
       throw new RunFailedError(describeFailure(`Daily run for ${date}`, outcome));
     const stages = stageRows(outcome.output, pipeline);

@@ -11,7 +11,7 @@ import { parseInput } from '../../lambdas/engine/schemas';
 import { readDueRange } from '../../lambdas/ledger/due-dates';
 import { readHistory, readLedger, toEntry } from '../../lambdas/ledger/ledger-store';
 import type { CommandContext } from '../command-context';
-import { CATCH_UP_DAYS, checkTargetOptions, definedOnly, rangeSchema } from '../command-context';
+import { CATCH_UP_DAYS, checkTargetOptions, definedOnly, FLAG_NAMES, rangeSchema } from '../command-context';
 import { renderStatusPage } from '../status-page';
 import { formatStatus, type StatusReport } from '../status-view';
 import type { Target } from '../target';
@@ -28,7 +28,12 @@ export function registerStatus(program: Command, ctx: CommandContext): void {
       checkTargetOptions(ctx.globals());
       const loaded = ctx.load();
       const { pipeline } = loaded;
-      const range = parseInput(rangeSchema, definedOnly({ from: options.from, to: options.to }));
+      const range = parseInput(
+        rangeSchema,
+        definedOnly({ from: options.from, to: options.to }),
+        '',
+        FLAG_NAMES,
+      );
       if (options.html !== undefined) checkOutputFile('--html', options.html);
       await ctx.withTarget(loaded, async (target) => {
         const report = await statusReport(target, pipeline, range);

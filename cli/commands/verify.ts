@@ -10,7 +10,7 @@ import {
 import { chooseVerification, verifySelection } from '../../lambdas/workflow/verify';
 import { readProjectConfig } from '../../lib/config';
 import type { CommandContext } from '../command-context';
-import { checkTargetOptions, definedOnly } from '../command-context';
+import { checkTargetOptions, definedOnly, FLAG_NAMES } from '../command-context';
 
 /** Something verified differs from what the code computes, or could not be recomputed (exit 1). */
 export class VerifyDifferencesError extends HindsightError {}
@@ -54,7 +54,7 @@ export function registerVerify(program: Command, ctx: CommandContext): void {
         seed: options.seed,
       });
       // Checked before the target is opened: a bad input touches nothing.
-      parseVerifyInput(raw, pipeline, today, maxDays);
+      parseVerifyInput(raw, pipeline, today, maxDays, FLAG_NAMES);
 
       try {
         await ctx.withTarget(loaded, async (target) => {

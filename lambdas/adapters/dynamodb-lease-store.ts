@@ -47,6 +47,10 @@ export class DynamoDbLeaseStore implements LeaseStore {
     return item ? this.parse(item) : undefined;
   }
 
+  /**
+   * `false` also when this very write landed but its response was lost and the SDK's retry then
+   * failed the condition: `LeaseService` re-reads the record and recognises its own write.
+   */
   async tryWrite(next: LeaseRecord, seen: LeaseRecord | undefined): Promise<boolean> {
     try {
       await this.client.send(

@@ -11,11 +11,22 @@ export class HindsightError extends Error {
   }
 }
 
-/** An input was refused before anything was written. Names the field, the value and the accepted form. */
+/**
+ * An input was refused before anything was written. Names the field, the value and the accepted form.
+ * The message stays short whatever the input: echoed values are cut (see `echo`), and at most
+ * `PROBLEMS_SHOWN` problems are listed, the others counted.
+ */
 export class InvalidInputError extends HindsightError {
   readonly problems: readonly InputProblem[];
   constructor(problems: readonly InputProblem[]) {
-    super(problems.map(formatProblem).join('\n'));
+    const shown = problems.slice(0, PROBLEMS_SHOWN).map(formatProblem);
+    const more = problems.length - shown.length;
+    super(
+      [
+        ...shown,
+        ...(more > 0 ? [`(and ${count(more)} more problems, ${count(problems.length)} in all)`] : []),
+      ].join('\n'),
+    );
     this.problems = problems;
   }
 
@@ -32,9 +43,54 @@ export interface InputProblem {
   readonly accepted: string;
 }
 
+/**
+ * How an entry point spells each input field, by its JSON name: the console and the handlers use
+ * the JSON fields themselves (no entry), the CLI its flags (`from` is `--from`).
+ */
+export type FieldNames = Readonly<Record<string, string>>;
+
+/** `field` as `names` spells it; a dotted path (`stages.2`) by its first part when that part is renamed. */
+export function fieldName(field: string, names?: FieldNames): string {
+  if (names === undefined) return field;
+  return names[field] ?? names[field.split('.')[0]] ?? field;
+}
+
+/** The most characters of a value (as JSON) or of a field name an error message echoes. */
+export const ECHO_LIMIT = 100;
+/** The most characters of an accepted form a message shows (it may quote a path or a loading error). */
+export const ACCEPTED_LIMIT = 1_000;
+/** The most problems one InvalidInputError lists; the others are counted. */
+export const PROBLEMS_SHOWN = 10;
+
+/**
+ * `value` as an error message shows it: JSON (`nothing` when absent), cut to `limit` characters
+ * with a marker naming its full length, so a 200 KB input gives a message of a few lines.
+ */
+export function echo(value: unknown, limit = ECHO_LIMIT): string {
+  if (value === undefined) return 'nothing';
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return cut(text, limit);
+}
+
+/** `text` cut to `limit` characters, marked `… [cut: N characters in all]` when it was longer. */
+export function cut(text: string, limit = ECHO_LIMIT): string {
+  if (text.length <= limit) return text;
+  // Never split a surrogate pair: the message may be written as JSON.
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(limit - 1)) ? limit - 1 : limit;
+  return `${text.slice(0, end)}… [cut: ${count(text.length)} characters in all]`;
+}
+
+function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
 function formatProblem({ field, value, accepted }: InputProblem): string {
-  const shown = value === undefined ? 'nothing' : JSON.stringify(value);
-  return `Invalid ${field}: got ${shown}; expected ${accepted}.`;
+  return `Invalid ${cut(field)}: got ${echo(value)}; expected ${cut(accepted, ACCEPTED_LIMIT)}.`;
 }
 
 /** A stage threw, or its SQL failed; its transaction was rolled back and the ledger is unchanged. */

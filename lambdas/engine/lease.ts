@@ -20,12 +20,24 @@
  *
  * A takeover never needs A's cooperation: A's next renew fails with LeaseLostError and anything
  * A still tries to commit carries an older token than the fence.
+ *
+ * Liveness: a healthy holder never loses its lease to expiry, because every Task that runs under
+ * the lease renews it first (`renew` by token, `renewIfHeld` by execution id), and the lease
+ * outlasts the longest Task attempt plus its longest retry wait: `lib/lease-coverage.ts` checks
+ * that at synth for every path through the deployed workflows.
+ *
+ * Lost responses: a conditional write whose response was lost (and which the SDK retried, failing
+ * its own condition) is recognised by re-reading the record: when it is exactly the record this
+ * call wrote, the call reports what it did (a takeover stays a takeover), not a re-entry.
  */
 
 import { InvalidInputError, LeaseContendedError, LeaseHeldError, LeaseLostError } from './errors';
 import type { LeaseGrant, LeaseKind } from './lease-types';
 
-/** How long a lease lasts when not renewed; the backfill renews it before every date. */
+/**
+ * How long a lease lasts when not renewed. Every Task under the lease renews it before it works,
+ * so it must outlast one Task attempt and its retry wait (checked at synth, `lib/lease-coverage.ts`).
+ */
 export const DEFAULT_LEASE_DURATION_MS = 15 * 60_000;
 
 /**
@@ -71,7 +83,10 @@ export interface LeaseStore {
   /**
    * Replaces the record with `next` in one conditional write, only if the stored record is still
    * `seen`: no record at all when `seen` is `undefined`; otherwise the same token and holder, and
-   * while held the same `expiresAt`. Resolves `false`, having written nothing, when it is not.
+   * while held the same `expiresAt`. Resolves `false` when it is not, having written nothing — or,
+   * in a store behind a network, when this write landed but its answer was lost and a retry of it
+   * failed the condition: the service re-reads the record after every `false` and recognises its
+   * own write.
    */
   tryWrite(next: LeaseRecord, seen: LeaseRecord | undefined): Promise<boolean>;
 }
@@ -171,35 +186,93 @@ export class LeaseService {
     for (let attempt = 1; ; attempt++) {
       const { next, outcome, displaced } = await this.decideAcquire(seen, kind, executionId, now);
       if (outcome === 'reentered' && next === seen) return { ...next, outcome };
-      if (await this.store.tryWrite(next, seen))
-        return displaced ? { ...next, outcome, displaced } : { ...next, outcome };
+      const granted: AcquiredLease = displaced ? { ...next, outcome, displaced } : { ...next, outcome };
+      if (await this.store.tryWrite(next, seen)) return granted;
+      const after = await this.store.read();
+      // The write landed but its answer was lost (the SDK's retry then failed the condition).
+      if (sameRecord(after, next)) return granted;
       if (attempt >= this.maxWriteAttempts) throw new LeaseContendedError('acquire', executionId, attempt);
-      seen = await this.store.read();
+      seen = after;
     }
   }
+
+  /**
+   * `renew` for a holder whose Tasks follow each other ("Run <Stage>"): when this service saw the
+   * same holder and token extended less than the renew interval ago, a renewal would write nothing,
+   * so it does not read either. Safe because the fence, not this check, refuses a holder that lost its
+   * lease meanwhile (its commit carries a token older than the new holder's); a token this service
+   * never saw held — forged or stale — is always checked against the store.
+   */
+  async keep(executionId: string, token: number, now: number): Promise<void> {
+    const last = this.lastRenewal;
+    if (
+      last !== undefined &&
+      last.holder === executionId &&
+      last.token === token &&
+      now >= last.at &&
+      now - last.at < this.renewIntervalMs
+    ) {
+      return;
+    }
+    await this.renew(executionId, token, now);
+  }
+
+  /** The holder, token and last extension of the lease this service last renewed (see `keep`). */
+  private lastRenewal: { readonly holder: string; readonly token: number; readonly at: number } | undefined;
 
   /**
    * Extends the lease held by `executionId` with `token` (never shortening it). Throws
    * `LeaseLostError` when the lease was released or taken over since.
    */
   async renew(executionId: string, token: number, now: number): Promise<HeldLease> {
+    const renewed = await this.extendHeld(executionId, token, now);
+    if ('held' in renewed) {
+      // When it was last extended, not now: skipping keeps the same guarantee as a renewal that
+      // writes nothing (an expiry at least the duration less the interval away).
+      this.lastRenewal = { holder: executionId, token, at: renewed.held.expiresAt - this.durationMs };
+      return renewed.held;
+    }
+    const { found } = renewed;
+    throw new LeaseLostError(executionId, token, found?.holder ?? null, found?.token ?? null);
+  }
+
+  /**
+   * Extends the lease if `executionId` holds it, whatever its token (never shortening it), and
+   * returns it; writes nothing and returns `undefined` when it does not hold it. "Prepare Date"
+   * renews this way before its first statement: a redriven date may hold a token its input does
+   * not know, and one that holds nothing must not take the lease before its predecessor check.
+   */
+  async renewIfHeld(executionId: string, now: number): Promise<HeldLease | undefined> {
+    const renewed = await this.extendHeld(executionId, undefined, now);
+    return 'held' in renewed ? renewed.held : undefined;
+  }
+
+  /** The lease extended for `executionId` (holding `token`, when given), or the record found instead. */
+  private async extendHeld(
+    executionId: string,
+    token: number | undefined,
+    now: number,
+  ): Promise<{ readonly held: HeldLease } | { readonly found: LeaseRecord | undefined }> {
     let seen = await this.store.read();
     for (let attempt = 1; ; attempt++) {
-      if (!isHeld(seen) || seen.holder !== executionId || seen.token !== token) {
-        throw new LeaseLostError(executionId, token, seen?.holder ?? null, seen?.token ?? null);
+      if (!isHeld(seen) || seen.holder !== executionId || (token !== undefined && seen.token !== token)) {
+        return { found: seen };
       }
       const next = this.extended(seen, now);
-      if (next === seen) return seen;
-      if (await this.store.tryWrite(next, seen)) return next;
+      if (next === seen) return { held: seen };
+      if (await this.store.tryWrite(next, seen)) return { held: next };
+      const after = await this.store.read();
+      if (sameRecord(after, next)) return { held: next };
       if (attempt >= this.maxWriteAttempts) throw new LeaseContendedError('renew', executionId, attempt);
-      seen = await this.store.read();
+      seen = after;
     }
   }
 
   /**
    * Releases the lease if `executionId` holds it (with `token`, when given), keeping the token.
    * Otherwise does nothing and reports `released: false`: this runs from Catch blocks and from the
-   * rule for stopped executions, where the lease may already be gone.
+   * rule for stopped executions, where the lease may already be gone. A release whose answer was
+   * lost still reports the release (the record is then free with the token it held).
    */
   async release(executionId: string, token?: number): Promise<ReleaseResult> {
     let seen = await this.store.read();
@@ -207,12 +280,48 @@ export class LeaseService {
       if (!isHeld(seen) || seen.holder !== executionId || (token !== undefined && seen.token !== token)) {
         return { released: false };
       }
-      if (await this.store.tryWrite({ holder: null, token: seen.token }, seen)) {
-        return { released: true, token: seen.token };
-      }
+      const attemptResult = await this.tryRelease(seen);
+      if ('done' in attemptResult) return attemptResult.done;
       if (attempt >= this.maxWriteAttempts) throw new LeaseContendedError('release', executionId, attempt);
-      seen = await this.store.read();
+      seen = attemptResult.after;
     }
+  }
+
+  /**
+   * Releases the lease of an execution that ended, for the rule that sees executions stop, time
+   * out or fail: only while the liveness check says that execution is not running (a redriven
+   * one is running again, and a late event about its past attempt must not release its lease),
+   * and only the exact lease it was seen holding (token, expiry), asked again after any lost race.
+   * Reports `holderRunning` when the execution runs, and leaves the lease as it is.
+   */
+  async releaseEnded(executionId: string): Promise<ReleaseResult & { readonly holderRunning?: true }> {
+    let seen = await this.store.read();
+    for (let attempt = 1; ; attempt++) {
+      if (!isHeld(seen) || seen.holder !== executionId) return { released: false };
+      if (await this.liveness.isRunning(executionId)) return { released: false, holderRunning: true };
+      const attemptResult = await this.tryRelease(seen);
+      if ('done' in attemptResult) return attemptResult.done;
+      if (attempt >= this.maxWriteAttempts) throw new LeaseContendedError('release', executionId, attempt);
+      seen = attemptResult.after;
+    }
+  }
+
+  /** The last token of a lease nobody holds (it is dead: the fence belongs past it); undefined while held or never taken. */
+  async freeToken(): Promise<number | undefined> {
+    const record = await this.store.read();
+    return record !== undefined && !isHeld(record) ? record.token : undefined;
+  }
+
+  /** One conditional release of `seen`, or the record found after losing the race. */
+  private async tryRelease(
+    seen: HeldLease,
+  ): Promise<{ readonly done: ReleaseResult } | { readonly after: LeaseRecord | undefined }> {
+    const next: ReleasedLease = { holder: null, token: seen.token };
+    const done = { released: true, token: seen.token } as const;
+    if (await this.store.tryWrite(next, seen)) return { done };
+    const after = await this.store.read();
+    // Lost answer: the record is free with the very token this call released.
+    return sameRecord(after, next) ? { done } : { after };
   }
 
   private async decideAcquire(
@@ -249,6 +358,19 @@ export class LeaseService {
     if (lease.expiresAt - now > this.durationMs - this.renewIntervalMs) return lease;
     return { ...lease, expiresAt: Math.max(lease.expiresAt, now + this.durationMs) };
   }
+}
+
+/** True when two records are the same version, field by field. */
+function sameRecord(a: LeaseRecord | undefined, b: LeaseRecord | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.holder === null || b.holder === null) return a.holder === b.holder && a.token === b.token;
+  return (
+    a.holder === b.holder &&
+    a.kind === b.kind &&
+    a.token === b.token &&
+    a.expiresAt === b.expiresAt &&
+    a.acquiredAt === b.acquiredAt
+  );
 }
 
 /** The lease Lambda's answer (`$.lease`) for a held lease. */

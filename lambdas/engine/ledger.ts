@@ -28,7 +28,8 @@ export type InputRunIds = Readonly<Record<string, Readonly<Record<IsoDate, strin
 export function upgradeInputRunIds(recorded: unknown, previousStage: string | undefined): InputRunIds {
   if (typeof recorded !== 'object' || recorded === null) return {};
   const values = Object.values(recorded);
-  if (values.length === 0 || values.some((value) => typeof value !== 'string')) return recorded as InputRunIds;
+  if (values.length === 0 || values.some((value) => typeof value !== 'string'))
+    return recorded as InputRunIds;
   return previousStage === undefined ? {} : { [previousStage]: recorded as Record<IsoDate, string> };
 }
 

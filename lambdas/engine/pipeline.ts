@@ -117,7 +117,10 @@ export function definePipeline(stages: readonly Stage[]): Pipeline {
       consumers.get(input.stage)!.push(stage.name);
     }
     lineages.set(stage.name, Object.freeze(sortedByList(lineage, index)));
-    lookbacks.set(stage.name, Math.max(0, ...(inputs.get(stage.name) ?? []).map((input) => input.lookbackDays)));
+    lookbacks.set(
+      stage.name,
+      Math.max(0, ...(inputs.get(stage.name) ?? []).map((input) => input.lookbackDays)),
+    );
   }
   const isChain = frozen.every((stage, i) => {
     const read = inputs.get(stage.name) ?? [];
@@ -204,7 +207,8 @@ function resolveInputs(stages: readonly Stage[]): Map<string, ResolvedInput[]> {
       problems.push({
         field: at,
         value: stage.inputs,
-        accepted: "a list of stage names or { stage, lookbackDays } objects, e.g. ['orders', { stage: 'sessions', lookbackDays: 27 }]",
+        accepted:
+          "a list of stage names or { stage, lookbackDays } objects, e.g. ['orders', { stage: 'sessions', lookbackDays: 27 }]",
       });
       declared.set(stage.name, []);
       return;
@@ -212,7 +216,12 @@ function resolveInputs(stages: readonly Stage[]): Map<string, ResolvedInput[]> {
     const resolved: ResolvedInput[] = [];
     stage.inputs.forEach((input: StageInput, k) => {
       const field = `${at}[${k}]`;
-      const name = typeof input === 'string' ? input : typeof input === 'object' && input !== null ? input.stage : undefined;
+      const name =
+        typeof input === 'string'
+          ? input
+          : typeof input === 'object' && input !== null
+            ? input.stage
+            : undefined;
       const lookbackDays = typeof input === 'object' && input !== null ? (input.lookbackDays ?? 0) : 0;
       if (typeof name !== 'string' || !position.has(name) || name === stage.name) {
         problems.push({
@@ -227,7 +236,11 @@ function resolveInputs(stages: readonly Stage[]): Map<string, ResolvedInput[]> {
         return;
       }
       if (resolved.some((known) => known.stage === name)) {
-        problems.push({ field, value: name, accepted: `each input once (${stage.name} already reads ${name})` });
+        problems.push({
+          field,
+          value: name,
+          accepted: `each input once (${stage.name} already reads ${name})`,
+        });
         return;
       }
       resolved.push({ stage: name, lookbackDays });
@@ -260,7 +273,10 @@ function resolveInputs(stages: readonly Stage[]): Map<string, ResolvedInput[]> {
 }
 
 /** A cycle of the input graph as stage names (first repeated last), or null. */
-function findCycle(names: readonly string[], inputs: ReadonlyMap<string, readonly ResolvedInput[]>): string[] | null {
+function findCycle(
+  names: readonly string[],
+  inputs: ReadonlyMap<string, readonly ResolvedInput[]>,
+): string[] | null {
   const state = new Map<string, 'open' | 'done'>();
   const path: string[] = [];
   const visit = (name: string): string[] | null => {

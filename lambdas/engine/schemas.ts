@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { isIsoDate } from './dates';
-import { type InputProblem, InvalidInputError } from './errors';
+import { DATE_FORM, dateProblem } from './dates';
+import { cut, type FieldNames, fieldName, type InputProblem, InvalidInputError } from './errors';
 import { IDENTIFIER, IDENTIFIER_FORM } from './pipeline';
 
 /**
@@ -9,9 +9,13 @@ import { IDENTIFIER, IDENTIFIER_FORM } from './pipeline';
  * the field, the value received and that accepted form — the same words for a console
  * input, a handler payload and a CLI flag.
  */
-export const DATE_FORM = 'a real calendar date written as YYYY-MM-DD, e.g. 2026-01-31';
+export { DATE_FORM } from './dates';
 
-export const isoDate = z.string({ error: DATE_FORM }).refine(isIsoDate, { error: DATE_FORM });
+/** A date: a real calendar date written as YYYY-MM-DD, in 1900 or later (the refusal says which rule failed). */
+export const isoDate = z.string({ error: DATE_FORM }).check((ctx) => {
+  const problem = dateProblem(ctx.value);
+  if (problem !== null) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+});
 
 export const identifier = z.string({ error: IDENTIFIER_FORM }).regex(IDENTIFIER, { error: IDENTIFIER_FORM });
 
@@ -33,21 +37,28 @@ export const fenceToken = z
   .int({ error: 'a whole number from 0 (the lease token)' })
   .min(0, { error: 'a whole number from 0 (the lease token)' });
 
-/** Parses `raw` with `schema` or throws one InvalidInputError listing every problem. */
-export function parseInput<T>(schema: z.ZodType<T>, raw: unknown, prefix = ''): T {
+/**
+ * Parses `raw` with `schema` or throws one InvalidInputError listing every problem. `names` spells
+ * the fields as the entry point does (a CLI's flags); a field's path is otherwise named as is.
+ */
+export function parseInput<T>(schema: z.ZodType<T>, raw: unknown, prefix = '', names?: FieldNames): T {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
   const problems: InputProblem[] = result.error.issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
       const field = [...issue.path, issue.keys[0]].join('.');
       return {
-        field: prefix + field,
+        field: fieldName(prefix + field, names),
         value: valueAt(raw, [...issue.path, issue.keys[0]]),
-        accepted: `no field named ${String(issue.keys[0])} (remove it)`,
+        accepted: `no field named ${cut(String(issue.keys[0]))} (remove it)`,
       };
     }
     const field = issue.path.length > 0 ? issue.path.join('.') : prefix === '' ? 'input' : '';
-    return { field: prefix + field, value: valueAt(raw, issue.path), accepted: issue.message };
+    return {
+      field: fieldName(prefix + field, names),
+      value: valueAt(raw, issue.path),
+      accepted: issue.message,
+    };
   });
   throw new InvalidInputError(problems);
 }

@@ -5,14 +5,15 @@ import { type Observer, powertoolsObserver, textAt, withObservability } from './
 
 /**
  * "Check Earlier Dates": before the daily run's first stage, refuse to run on top of earlier dates
- * a backfill would rewrite. Reads the ledger only (no lease table access).
+ * a backfill would rewrite. Renews the daily lease first (GetItem, and PutItem when due), then
+ * reads the ledger.
  */
 export function createCheckEarlierDatesHandler(
-  deps: Pick<StepDependencies, 'sql' | 'pipeline'>,
+  deps: Pick<StepDependencies, 'sql' | 'pipeline' | 'leases' | 'now'>,
   observer: Observer,
 ) {
   return withObservability(observer, 'check-earlier-dates', {
-    fieldsOf: (event) => ({ date: textAt(event, 'date') }),
+    fieldsOf: (event) => ({ date: textAt(event, 'date'), executionId: textAt(event, 'executionId') }),
     run: (event) => checkEarlierDates(deps, event),
     succeeded: ({ date, checked }) => ({
       message:

@@ -13,7 +13,7 @@ import {
 
 /**
  * "Acquire Lease", "Renew Lease", "Release Lease", and the release of an aborted execution's
- * lease. Counts LeaseAcquired and LeaseBusy by the Kind of the execution asking; a busy lease is
+ * lease (unless Step Functions says it runs again: a late event about a redriven execution). Counts LeaseAcquired and LeaseBusy by the Kind of the execution asking; a busy lease is
  * logged at info, since Step Functions polls again.
  */
 export function createLeaseHandler(deps: StepDependencies, observer: Observer) {
@@ -23,6 +23,12 @@ export function createLeaseHandler(deps: StepDependencies, observer: Observer) {
     succeeded: (result, { event }) => {
       const { action, kind } = requestFields(event);
       if (!('token' in result)) {
+        if ('holderRunning' in result && result.holderRunning) {
+          return {
+            message:
+              'Kept the lease: the execution runs again (redriven), so its late status change releases nothing',
+          };
+        }
         return { message: result.released ? 'Released the lease' : 'Held no lease to release' };
       }
       const message = `${action === 'acquire' ? 'Acquired' : 'Renewed'} the ${kind} lease with token ${result.token}`;

@@ -29,6 +29,8 @@ export const METRIC_NAMES = {
   verifyDifferences: 'VerifyDifferences',
   /** Cells a Verify execution recomputed and compared (Count). */
   cellsVerified: 'CellsVerified',
+  /** 1 when the after-deploy function's auto plan was refused (so no backfill started), else 0 (Count). */
+  afterDeployPlanRefused: 'AfterDeployPlanRefused',
 } as const;
 
 /** Dimension names of the handlers' metrics. */
@@ -50,6 +52,12 @@ export type LogFields = Readonly<Record<string, string | number | boolean | read
 /** What an invocation did: its log line and its metrics (one dimension set per invocation). */
 export interface Observation {
   readonly message: string;
+  /**
+   * The log line's level: a step that succeeded may still have something to report (the after-deploy
+   * function whose plan was refused).
+   * @default 'info'
+   */
+  readonly level?: 'info' | 'warn' | 'error';
   readonly fields?: LogFields;
   readonly dimensions?: Readonly<Record<string, string>>;
   readonly metrics?: readonly MetricValue[];
@@ -126,7 +134,7 @@ export function withObservability<R>(
     }
     const durationMs = Math.round(clock() - started);
     const observation = safely(observer, () => step.succeeded(result, { event, durationMs }));
-    logger.info(observation?.message ?? `${name} succeeded`, {
+    logger[observation?.level ?? 'info'](observation?.message ?? `${name} succeeded`, {
       ...defined(observation?.fields ?? {}),
       durationMs,
     });

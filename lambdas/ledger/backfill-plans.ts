@@ -39,7 +39,11 @@ export const PLAN_RETENTION_DAYS = 90;
 export async function saveBackfillPlan(
   sql: SqlClient,
   executionId: string,
-  dates: readonly { readonly date: IsoDate; readonly startStage: string; readonly stages: readonly string[] }[],
+  dates: readonly {
+    readonly date: IsoDate;
+    readonly startStage: string;
+    readonly stages: readonly string[];
+  }[],
 ): Promise<void> {
   await sql.transaction(async (tx) => {
     await tx.query('DELETE FROM hindsight_backfill_plans WHERE execution_id = $1', [executionId]);

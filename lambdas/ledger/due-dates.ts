@@ -16,3 +16,14 @@ export async function readDueRange(sql: SqlExecutor): Promise<{ from: IsoDate; t
   const { first, last } = rows[0] ?? { first: null, last: null };
   return first === null || last === null ? null : { from: first, to: last };
 }
+
+/**
+ * Where history starts: the first date of the ledger or of the due dates, whichever is earlier (the
+ * auto plan covers both); null when nothing ever ran or was due.
+ */
+export async function readHistoryStart(sql: SqlExecutor): Promise<IsoDate | null> {
+  const { rows } = await sql.query<{ first: string | null }>(
+    `SELECT least((SELECT min(day) FROM hindsight_stage_state), (SELECT min(day) FROM hindsight_due_dates)) AS first`,
+  );
+  return rows[0]?.first ?? null;
+}

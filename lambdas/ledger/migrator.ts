@@ -72,14 +72,22 @@ const LOCK_KEY = 7_143_519; // advisory lock id: two deploys never migrate at th
  * Brings the database up to date: Hindsight's own migrations first, then the pipeline's, each
  * in its own transaction together with its record. Refuses (before applying anything of a
  * sequence) when an applied migration's file changed or disappeared.
+ *
+ * Every transaction takes the advisory lock first, before it creates a record table or reads
+ * one, so migrators running at the same time (two deploys, two laptops on one database) take
+ * turns; and what is applied is read and verified again under the lock before each migration,
+ * so one applied meanwhile by another migrator is skipped only when its checksum is this one's.
  */
 export async function migrate(
   sql: SqlClient,
   pipelineMigrations: readonly Migration[],
   frameworkMigrations: readonly Migration[] = loadMigrations(frameworkMigrationsDirectory()),
 ): Promise<MigrationReport> {
-  await createRecordTables(sql);
-  await adoptLegacyFrameworkRecords(sql, frameworkMigrations);
+  await sql.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
+    await createRecordTables(tx);
+    await adoptLegacyFrameworkRecords(tx, frameworkMigrations);
+  });
   const framework = await migrateSequence(sql, MIGRATION_SEQUENCES.framework, frameworkMigrations);
   const pipeline = await migrateSequence(sql, MIGRATION_SEQUENCES.pipeline, pipelineMigrations);
   return {
@@ -88,9 +96,9 @@ export async function migrate(
   };
 }
 
-async function createRecordTables(sql: SqlClient): Promise<void> {
+async function createRecordTables(tx: SqlExecutor): Promise<void> {
   for (const { table } of Object.values(MIGRATION_SEQUENCES)) {
-    await sql.query(
+    await tx.query(
       `CREATE TABLE IF NOT EXISTS ${table} (
          id TEXT PRIMARY KEY, checksum TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
     );
@@ -109,24 +117,22 @@ const LEGACY_FRAMEWORK_IDS: Readonly<Record<string, string>> = {
   '0005_due_dates': '0003_due_dates',
 };
 
+/** Inside the migrations' transaction, under the lock. */
 async function adoptLegacyFrameworkRecords(
-  sql: SqlClient,
+  tx: SqlExecutor,
   frameworkMigrations: readonly Migration[],
 ): Promise<void> {
   const { framework, pipeline } = MIGRATION_SEQUENCES;
   const byId = new Map(frameworkMigrations.map((migration) => [migration.id, migration]));
-  await sql.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
-    const { rowCount: adopted } = await tx.query(`SELECT 1 FROM ${framework.table} LIMIT 1`);
-    if (adopted > 0) return;
-    const legacy = await readApplied(tx, pipeline.table);
-    for (const [legacyId, checksum] of legacy) {
-      const current = LEGACY_FRAMEWORK_IDS[legacyId];
-      if (current === undefined || byId.get(current)?.checksum !== checksum) continue;
-      await tx.query(`INSERT INTO ${framework.table} (id, checksum) VALUES ($1, $2)`, [current, checksum]);
-      await tx.query(`DELETE FROM ${pipeline.table} WHERE id = $1`, [legacyId]);
-    }
-  });
+  const { rowCount: adopted } = await tx.query(`SELECT 1 FROM ${framework.table} LIMIT 1`);
+  if (adopted > 0) return;
+  const legacy = await readApplied(tx, pipeline.table);
+  for (const [legacyId, checksum] of legacy) {
+    const current = LEGACY_FRAMEWORK_IDS[legacyId];
+    if (current === undefined || byId.get(current)?.checksum !== checksum) continue;
+    await tx.query(`INSERT INTO ${framework.table} (id, checksum) VALUES ($1, $2)`, [current, checksum]);
+    await tx.query(`DELETE FROM ${pipeline.table} WHERE id = $1`, [legacyId]);
+  }
 }
 
 async function migrateSequence(
@@ -134,16 +140,23 @@ async function migrateSequence(
   sequence: Sequence,
   migrations: readonly Migration[],
 ): Promise<MigrationReport> {
-  const applied = await readApplied(sql, sequence.table);
-  verifyApplied(applied, migrations, sequence);
+  // Under the lock: what is applied, verified, before anything of the sequence is applied.
+  const pending = await sql.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
+    const applied = await readApplied(tx, sequence.table);
+    verifyApplied(applied, migrations, sequence);
+    return migrations.filter((migration) => !applied.has(migration.id));
+  });
 
   const newlyApplied: string[] = [];
-  for (const migration of migrations) {
-    if (applied.has(migration.id)) continue;
+  for (const migration of pending) {
     const ran = await sql.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
-      const { rowCount } = await tx.query(`SELECT 1 FROM ${sequence.table} WHERE id = $1`, [migration.id]);
-      if (rowCount > 0) return false; // another process applied it while we waited for the lock
+      // Again under the lock: another migrator may have applied this one, or others, meanwhile;
+      // it counts as applied only when it is this very migration (same checksum).
+      const applied = await readApplied(tx, sequence.table);
+      verifyApplied(applied, migrations, sequence);
+      if (applied.has(migration.id)) return false;
       for (const statement of splitSqlStatements(migration.sql)) await tx.query(statement);
       await tx.query(`INSERT INTO ${sequence.table} (id, checksum) VALUES ($1, $2)`, [
         migration.id,
@@ -153,7 +166,7 @@ async function migrateSequence(
     });
     if (ran) newlyApplied.push(`${sequence.prefix}${migration.id}`);
   }
-  return { applied: newlyApplied, alreadyApplied: applied.size };
+  return { applied: newlyApplied, alreadyApplied: migrations.length - newlyApplied.length };
 }
 
 async function readApplied(sql: SqlExecutor, table: string): Promise<Map<string, string>> {

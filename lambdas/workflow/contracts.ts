@@ -15,6 +15,11 @@ export interface DailyInput {
   readonly date?: IsoDate;
   /** Set by the EventBridge rule's target input: the rule's event `time`. */
   readonly scheduledTime?: string;
+  /**
+   * Run a date before the history start minus the dependency reach, or more than
+   * `hindsight:maxBackfillDays` back: refused without it, so one mistyped date cannot plan years.
+   */
+  readonly extendHistory?: boolean;
 }
 
 /** Task "Resolve Date" → ResultPath `$.resolved`. */
@@ -25,6 +30,9 @@ export interface ResolvedDate {
 /** Payload of Task "Check Earlier Dates" (the daily run, under the lease, before its first stage). */
 export interface CheckEarlierDatesInput {
   readonly date: IsoDate;
+  /** The holder (`$$.Execution.Id`) and its token (`$.lease.token`): the Task renews the lease first. */
+  readonly executionId?: string;
+  readonly token?: number;
 }
 /**
  * Result → ResultPath `$.earlierDates`. When an earlier date the run reads is planned to be
@@ -116,7 +124,11 @@ export interface PreparedDate {
   readonly transitionsApplied: readonly string[];
 }
 
-/** Payload of a stage Lambda (Task "Run <Stage>"). Result → ResultPath `$.stages.<stage>`. */
+/**
+ * Payload of a stage Lambda (Task "Run <Stage>"). Result → ResultPath `$.stages.<stage>`. The Task
+ * first renews the lease held by `executionId` with `token`, failing with `LeaseLostError` when
+ * the lease item holds neither (released, taken over, or a token it never granted).
+ */
 export interface StageTaskInput {
   readonly date: IsoDate;
   readonly token: number;

@@ -4,13 +4,20 @@
  * (Data API and DynamoDB in AWS, PGlite or PostgreSQL and dynalite on a laptop).
  */
 import { z } from 'zod';
-import { addDays, dateOf } from '../engine/dates';
-import { EarlierDatesStaleError, HindsightError, InvalidInputError } from '../engine/errors';
+import { addDays, dateOf, dateProblem, earliestDailyDate, type IsoDate } from '../engine/dates';
+import {
+  EarlierDatesStaleError,
+  type FieldNames,
+  fieldName,
+  HindsightError,
+  InvalidInputError,
+} from '../engine/errors';
 import { type LeaseService, toLeaseGrant } from '../engine/lease';
 import type { Pipeline } from '../engine/pipeline';
 import {
   type BackfillPlan,
   dependencyConflicts,
+  dependencyReach,
   dependencyReadRange,
   dependencyWindow,
   formatDependencyConflicts,
@@ -24,7 +31,7 @@ import type { SqlClient } from '../engine/sql';
 import type { PipelineParams } from '../engine/stage';
 import type { Transition } from '../engine/transition';
 import { PLAN_RETENTION_DAYS, readPlannedDateAndPrevious, saveBackfillPlan } from '../ledger/backfill-plans';
-import { readDueRange, recordDueDate } from '../ledger/due-dates';
+import { readDueRange, readHistoryStart, recordDueDate } from '../ledger/due-dates';
 import { raiseFence } from '../ledger/fence';
 import {
   readAppliedTransitions,
@@ -46,7 +53,7 @@ import type {
   StageTaskInput,
   StageTaskResult,
 } from './contracts';
-import { runStage } from './stage-runner';
+import { runStage, stageRunRequestSchema } from './stage-runner';
 import { applyTransitions } from './transition-runner';
 
 /** Everything the steps need from the outside world. */
@@ -66,27 +73,37 @@ const dailyInputSchema = z.strictObject(
   {
     date: isoDate.optional(),
     scheduledTime: z.iso.datetime({ error: 'an ISO-8601 instant such as 2026-01-31T02:00:00Z' }).optional(),
+    extendHistory: z.boolean({ error: 'true or false' }).optional(),
   },
   { error: 'an object: {} or {"date": "YYYY-MM-DD"}' },
 );
 
 /**
  * "Resolve Date": an explicit date wins; otherwise the day before the scheduled time (or now). The
- * date is recorded as due, so the auto plan reaches it even when this run writes nothing (it gives
- * up waiting for the lease, or is refused because earlier dates are stale).
+ * date is refused when it lies before the history start minus the dependency reach, or more than
+ * `maxBackfillDays` back, unless the input says `"extendHistory": true`: a mistyped date would
+ * otherwise be due forever, and every auto plan would cover the years from it. The date is recorded
+ * as due, so the auto plan reaches it even when this run writes nothing (it gives up waiting for the
+ * lease, or is refused because earlier dates are stale).
  */
 export async function resolveDate(
-  deps: Pick<StepDependencies, 'now' | 'sql'>,
+  deps: Pick<StepDependencies, 'now' | 'sql' | 'pipeline' | 'maxBackfillDays'>,
   raw: unknown,
 ): Promise<ResolvedDate> {
-  const resolved = dailyRunDate(deps.now(), raw);
+  const input: DailyInput = parseInput(dailyInputSchema, raw);
+  const resolved = dailyRunDate(deps.now(), input);
+  if (!input.extendHistory) {
+    await checkDailyDate(deps, resolved.date, {
+      field: input.date === undefined ? 'scheduledTime' : 'date',
+      value: input.date ?? input.scheduledTime,
+    });
+  }
   await recordDueDate(deps.sql, resolved.date);
   return resolved;
 }
 
-/** The date a daily run is for, from its input and the clock. */
-function dailyRunDate(now: Date, raw: unknown): ResolvedDate {
-  const input: DailyInput = parseInput(dailyInputSchema, raw);
+/** The date a daily run is for, from its input and the clock: a date, in 1900 or later, up to yesterday. */
+function dailyRunDate(now: Date, input: DailyInput): ResolvedDate {
   const today = dateOf(now);
   if (input.date !== undefined) {
     if (input.date >= today) {
@@ -100,6 +117,11 @@ function dailyRunDate(now: Date, raw: unknown): ResolvedDate {
   }
   const reference = input.scheduledTime === undefined ? now : new Date(input.scheduledTime);
   const date = addDays(dateOf(reference), -1);
+  // The day before the instant, checked as any date is: an instant in 1900-01-01 would give 1899-12-31.
+  const problem = dateProblem(date);
+  if (problem !== null) {
+    throw InvalidInputError.of('scheduledTime', input.scheduledTime, `${SCHEDULED_DATE} ${problem}`);
+  }
   if (date >= today) {
     throw InvalidInputError.of(
       'scheduledTime',
@@ -108,6 +130,46 @@ function dailyRunDate(now: Date, raw: unknown): ResolvedDate {
     );
   }
   return { date };
+}
+
+/** How a refusal of `scheduledTime` words its date: the run is for the day before the instant. */
+const SCHEDULED_DATE = 'an instant whose day before, the date of the run, is';
+
+/**
+ * How far back a daily run may go without opting in: from the history start (the first date of the
+ * ledger or of the due dates) minus the pipeline's dependency reach, and at most `maxBackfillDays`.
+ */
+export async function dailyDateBound(
+  deps: Pick<StepDependencies, 'sql' | 'pipeline' | 'maxBackfillDays' | 'now'>,
+) {
+  return earliestDailyDate(
+    dateOf(deps.now()),
+    deps.maxBackfillDays,
+    await readHistoryStart(deps.sql),
+    dependencyReach(deps.pipeline),
+  );
+}
+
+/**
+ * Refuses `date` when it is earlier than `dailyDateBound` allows, naming the field it came from
+ * (`date`, `scheduledTime`; a CLI's flag through `names`) and how to opt in (`"extendHistory": true`;
+ * the CLI's `--extend-history`).
+ */
+export async function checkDailyDate(
+  deps: Pick<StepDependencies, 'sql' | 'pipeline' | 'maxBackfillDays' | 'now'>,
+  date: IsoDate,
+  source: { readonly field: string; readonly value: unknown; readonly names?: FieldNames },
+): Promise<void> {
+  const bound = await dailyDateBound(deps);
+  if (date >= bound.earliest) return;
+  const form = `a date from ${bound.earliest} on: ${bound.why}`;
+  throw InvalidInputError.of(
+    fieldName(source.field, source.names),
+    source.value,
+    `${source.field === 'scheduledTime' ? `${SCHEDULED_DATE} ${form}` : form}. To run an earlier date on ` +
+      `purpose, add ${source.names?.extendHistory ?? '"extendHistory": true'} ` +
+      '(every auto backfill then covers the dates from it on)',
+  );
 }
 
 const leaseRequestSchema = z.strictObject(
@@ -124,7 +186,7 @@ const leaseRequestSchema = z.strictObject(
 export async function handleLease(
   deps: StepDependencies,
   raw: unknown,
-): Promise<LeaseGrant | { released: boolean }> {
+): Promise<LeaseGrant | { released: boolean; holderRunning?: true }> {
   if (isStatusChange(raw)) return releaseAfterAbort(deps, raw);
   const request: LeaseRequest = parseInput(leaseRequestSchema, raw);
   const now = deps.now().getTime();
@@ -152,13 +214,20 @@ function isStatusChange(raw: unknown): raw is ExecutionStatusChange {
   return detail !== null && typeof detail === 'object' && 'executionArn' in detail;
 }
 
-/** A stopped execution runs no Catch: the status-change rule releases whatever lease it still holds. */
+/**
+ * A stopped execution runs no Catch: the status-change rule releases the lease it still holds. The
+ * event may come late, after a redrive made the execution run again under the same ARN: the lease
+ * is released only while Step Functions says the execution is not running, and only the lease it
+ * was seen holding (`LeaseService.releaseEnded`).
+ */
 async function releaseAfterAbort(
   deps: StepDependencies,
   event: ExecutionStatusChange,
-): Promise<{ released: boolean }> {
+): Promise<{ released: boolean; holderRunning?: true }> {
   const holder = parseInput(executionId, event.detail.executionArn, 'detail.executionArn');
-  return release(deps, holder);
+  const result = await deps.leases.releaseEnded(holder);
+  await fenceOffReleased(deps, result);
+  return result.holderRunning ? { released: false, holderRunning: true } : { released: result.released };
 }
 
 /**
@@ -171,25 +240,59 @@ async function release(
   token?: number,
 ): Promise<{ released: boolean }> {
   const result = await deps.leases.release(holder, token);
-  if (result.released) await raiseFence(deps.sql, result.token + 1);
+  await fenceOffReleased(deps, result);
   return { released: result.released };
 }
 
+/**
+ * Idempotent end to end: the fence goes past the released token when this call released it, and
+ * also when it released nothing but finds the lease free, since then an earlier attempt (whose
+ * answer was lost, or which failed before its fence raise) or another release freed it, and a free
+ * lease's last token must be dead. Raising never lowers the fence, so repeating it is harmless.
+ */
+async function fenceOffReleased(
+  deps: StepDependencies,
+  result: { readonly released: boolean; readonly token?: number; readonly holderRunning?: true },
+): Promise<void> {
+  if (result.holderRunning) return;
+  const released = result.released ? result.token : await deps.leases.freeToken();
+  if (released !== undefined) await raiseFence(deps.sql, released + 1);
+}
+
 const checkEarlierDatesSchema = z.strictObject(
-  { date: isoDate },
-  { error: 'an object like {"date": "2026-01-31"} (the date of the daily run)' },
+  { date: isoDate, executionId: executionId.optional(), token: fenceToken.optional() },
+  {
+    error:
+      'an object like {"date": "2026-01-31"} (the date of the daily run; the workflow adds its executionId and lease token)',
+  },
 );
 
 /**
  * "Check Earlier Dates": under the daily lease, before any stage, refuse to run on top of earlier
  * dates the auto plan would rewrite (EarlierDatesStaleError). One bounded ledger read: the dates the
- * run depends on and their own windows, plus the first date, where history starts.
+ * run depends on and their own windows, plus the first date, where history starts. Given the
+ * holder and its token (the workflow passes them), it renews the lease first, as every Task under
+ * the lease does.
  */
 export async function checkEarlierDates(
-  deps: Pick<StepDependencies, 'sql' | 'pipeline'>,
+  deps: Pick<StepDependencies, 'sql' | 'pipeline' | 'leases' | 'now'>,
   raw: unknown,
 ): Promise<EarlierDatesChecked> {
-  const { date }: CheckEarlierDatesInput = parseInput(checkEarlierDatesSchema, raw);
+  const {
+    date,
+    executionId: holder,
+    token,
+  }: CheckEarlierDatesInput = parseInput(checkEarlierDatesSchema, raw);
+  if (holder !== undefined || token !== undefined) {
+    if (holder === undefined || token === undefined) {
+      throw InvalidInputError.of(
+        holder === undefined ? 'executionId' : 'token',
+        undefined,
+        'both executionId and token (the lease to renew), or neither',
+      );
+    }
+    await deps.leases.renew(holder, token, deps.now().getTime());
+  }
   const range = dependencyReadRange(deps.pipeline, date);
   if (range === null) return { date, checked: null };
   const ledger = (await readLedgerWindow(deps.sql, range)).map(toEntry);
@@ -213,12 +316,17 @@ export async function checkEarlierDates(
 export async function computePlan(
   deps: StepDependencies,
   raw: unknown,
+  names?: FieldNames,
 ): Promise<{ readonly dryRun: boolean; readonly plan: BackfillPlan }> {
   const today = dateOf(deps.now());
-  const input = parseBackfillInput(raw, deps.pipeline, today, deps.maxBackfillDays);
+  const input = parseBackfillInput(raw, deps.pipeline, today, deps.maxBackfillDays, names);
   const ledger = (await readLedger(deps.sql)).map(toEntry);
   const plan = planBackfill({
     ...input,
+    // Given as startStage, the stages go back as startStage, so a refusal names the field the input used.
+    ...(input.mode === 'explicit' && input.stagesField === 'startStage'
+      ? { startStage: input.stages[0], stages: undefined }
+      : {}),
     pipeline: deps.pipeline,
     ledger,
     due: await readDueRange(deps.sql),
@@ -226,6 +334,7 @@ export async function computePlan(
     maxDays: deps.maxBackfillDays,
     transitions: deps.transitions,
     appliedTransitions: deps.transitions.length > 0 ? await readAppliedTransitions(deps.sql) : new Map(),
+    ...(names === undefined ? {} : { names }),
   });
   return { dryRun: input.dryRun, plan };
 }
@@ -276,12 +385,26 @@ export class EarlierDateNotDoneError extends HindsightError {}
 export class PlannedDateNotFoundError extends HindsightError {}
 
 /**
- * "Prepare Date": read the planned date, check that the one before it is done, then hold the lease
- * (renew it; re-take it when a redrive finds it released; fail if another execution has it) and
- * apply transitions.
+ * "Prepare Date": renew the lease this execution holds (before anything else, so the lease covers
+ * this whole Task), read the planned date, check that the one before it is done, then hold the
+ * lease (re-take it when a redrive finds it released; fail if another execution has it), move the
+ * fence to its token and apply transitions.
  */
 export async function prepareDate(deps: StepDependencies, raw: unknown): Promise<PreparedDate> {
   const { position, executionId: execution } = parseInput(prepareDateSchema, raw);
+  try {
+    return await prepareLeasedDate(deps, position, execution);
+  } catch (error) {
+    throw surfaceResuming(error);
+  }
+}
+
+async function prepareLeasedDate(
+  deps: StepDependencies,
+  position: number,
+  execution: string,
+): Promise<PreparedDate> {
+  const held = await deps.leases.renewIfHeld(execution, deps.now().getTime());
   const { current, previous } = await readPlannedDateAndPrevious(deps.sql, execution, position);
   if (current === undefined || (position > 0 && previous === undefined)) {
     throw new PlannedDateNotFoundError(
@@ -301,7 +424,8 @@ export async function prepareDate(deps: StepDependencies, raw: unknown): Promise
   }
   if (previous !== undefined) {
     // Stages run in pipeline order: the date is done when the last one it planned is.
-    const last = (previous.stages ?? plannedFrom(deps.pipeline, previous.startStage)).at(-1) ?? previous.startStage;
+    const last =
+      (previous.stages ?? plannedFrom(deps.pipeline, previous.startStage)).at(-1) ?? previous.startStage;
     if ((await readLastExecution(deps.sql, previous.date, last)) !== execution) {
       throw new EarlierDateNotDoneError(
         `Backfill date ${current.date} did not start: the planned date before it, ${previous.date}, ` +
@@ -310,11 +434,15 @@ export async function prepareDate(deps: StepDependencies, raw: unknown): Promise
       );
     }
   }
-  // The lease after the predecessor check: an item that outlived its failed execution (queued, or
-  // in flight when the Map failed) stops there, and cannot take back the lease the failure released.
-  const lease = await deps.leases.acquire('backfill', execution, deps.now().getTime());
-  // Re-entered, the token is the one this execution's acquire already raised the fence to.
-  if (lease.outcome !== 'reentered') await raiseFence(deps.sql, lease.token);
+  // Held and just renewed, the lease is this execution's for the whole Task. Otherwise (a redrive
+  // finds it released) it is taken after the predecessor check: an item that outlived its failed
+  // execution (queued, or in flight when the Map failed) stops there, and cannot take back the
+  // lease the failure released.
+  const lease = held ?? (await deps.leases.acquire('backfill', execution, deps.now().getTime()));
+  // Always, re-entered too: a takeover whose answer was lost, or whose fence raise failed before a
+  // retry, comes back as a re-entry, and the displaced holder must be fenced off all the same.
+  // One statement, which changes nothing when the fence is at the token already.
+  await raiseFence(deps.sql, lease.token);
   const transitionsApplied = await applyTransitions(deps.sql, deps.pipeline, deps.transitions, {
     date: current.date,
     stages,
@@ -343,19 +471,29 @@ function stageTaskSchema() {
   );
 }
 
-/** "Run <Stage>": one stage for one date, fenced by the lease token. */
+/**
+ * "Run <Stage>": one stage for one date, fenced by the lease token. First it renews the lease as
+ * the holder its input names, with the token its input carries: the lease then covers this whole
+ * Task (a healthy run never loses it to expiry), and a token the lease item does not hold — a
+ * forged or stale one — is refused with `LeaseLostError` before it can move the fence. Stages that
+ * follow each other within the renew interval skip the read (`LeaseService.keep`).
+ */
 export async function runStageTask(
   deps: StepDependencies,
   stage: string,
   raw: unknown,
 ): Promise<StageTaskResult> {
   const input: StageTaskInput = parseInput(stageTaskSchema(), raw);
-  const result = await runStage(
-    deps.sql,
-    deps.pipeline,
-    { stage, date: input.date, fenceToken: input.token, executionId: input.executionId },
-    deps.params,
-  );
+  const request = parseInput(stageRunRequestSchema(deps.pipeline), {
+    stage,
+    date: input.date,
+    fenceToken: input.token,
+    executionId: input.executionId,
+  });
+  await deps.leases.keep(input.executionId, input.token, deps.now().getTime());
+  const result = await runStage(deps.sql, deps.pipeline, request, deps.params).catch((error: unknown) => {
+    throw surfaceResuming(error);
+  });
   return {
     stage: result.stage,
     date: result.date,
@@ -363,4 +501,19 @@ export async function runStageTask(
     runId: result.runId,
     rowsWritten: result.rowsWritten,
   };
+}
+
+/** The error name of `DatabaseStillResumingError` (lambdas/adapters/data-api-sql.ts), which the workflows retry. */
+export const DATABASE_STILL_RESUMING = 'DatabaseStillResumingError';
+
+/**
+ * The paused cluster's error itself when it is the cause of `error` (a stage or a transition wraps
+ * what it throws), so the Task fails with the name its Retry matches; otherwise `error`.
+ */
+function surfaceResuming(error: unknown): unknown {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; depth++) {
+    if (cause.name === DATABASE_STILL_RESUMING) return cause;
+    cause = cause.cause;
+  }
+  return error;
 }

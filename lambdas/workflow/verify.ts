@@ -155,7 +155,10 @@ async function stalenessNow(
   date: IsoDate,
   historyStart: IsoDate,
 ): Promise<CellStaleReasons> {
-  const rows = await readLedgerWindow(tx, { from: addDays(date, -pipeline.lookbackOf(stage.name)), to: date });
+  const rows = await readLedgerWindow(tx, {
+    from: addDays(date, -pipeline.lookbackOf(stage.name)),
+    to: date,
+  });
   return staleness(indexLedger(pipeline, rows.map(toEntry)), date, stage.name, { historyStart });
 }
 

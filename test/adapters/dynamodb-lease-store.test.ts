@@ -17,6 +17,7 @@ import { StepFunctionsLiveness } from '../../lambdas/adapters/sfn-liveness';
 import { HindsightError, LeaseHeldError, LeaseLostError } from '../../lambdas/engine/errors';
 import { type HeldLease, LeaseService } from '../../lambdas/engine/lease';
 import { ensureLeaseTable, type LocalDynamo, startDynalite } from '../../local/dynalite-server';
+import { lossyDynamoClient } from '../support/lossy-dynamodb';
 
 const TABLE = 'hindsight-lease-test';
 const MINUTE = 60_000;
@@ -97,6 +98,23 @@ describe('Class: DynamoDbLeaseStore (dynalite)', () => {
       // Assess
       expect([renew, stale]).toEqual([true, false]);
       await expect(store.read()).resolves.toEqual(renewed);
+    });
+
+    it('answers false when its response was lost and the SDK resent it, though the record is the one it wrote', async () => {
+      // Prepare: the answer of the next PutItem that lands is lost; the SDK sends it again
+      const key = `lease-${++keys}`;
+      const lossy = lossyDynamoClient(dynamo.endpoint);
+      const store = new DynamoDbLeaseStore({ client: lossy.client, tableName: TABLE, key });
+      lossy.loseNextPuts();
+
+      // Act
+      const written = await store.tryWrite(held, undefined);
+
+      // Assess: the resent write failed its condition, so the store cannot tell; LeaseService re-reads
+      expect(lossy.lost).toBe(1);
+      expect(written).toBe(false);
+      await expect(store.read()).resolves.toEqual(held);
+      lossy.client.destroy();
     });
 
     it('keeps the token and drops the holder fields on release', async () => {

@@ -5,29 +5,39 @@ import { LeaseContendedError, LeaseHeldError, LeaseLostError } from '../../lambd
 import { type LeaseRecord, LeaseService, type LeaseStore } from '../../lambdas/engine/lease';
 import type { LeaseKind } from '../../lambdas/workflow/contracts';
 import { ensureLeaseTable, type LocalDynamo, startDynalite } from '../../local/dynalite-server';
+import { type LossyDynamoClient, lossyDynamoClient } from '../support/lossy-dynamodb';
 
 /**
  * Randomized schedules of 3–6 clients acting at once on one lease item in a real dynalite server,
- * with a shared fake clock, checking the lease's safety after every step. Set LEASE_SEED to replay.
+ * with a shared fake clock, checking the lease's safety after every step. Some PutItem responses
+ * are lost after the write landed (an SDK middleware throws a retryable error in their place, so
+ * the SDK resends the same conditional write, which then fails its condition), and late
+ * status-change events ask to release the lease of a client that may still run (a redrive).
+ * Set LEASE_SEED to replay.
  */
 
 const TABLE = 'hindsight-lease-concurrency';
 const DURATION_MS = 1_000;
-const SCHEDULES = 300;
+const SCHEDULES = 500;
 const SEED = Number(process.env.LEASE_SEED ?? Date.now() % 2_147_483_647);
 
 type Op =
   | { readonly type: 'acquire'; readonly kind: LeaseKind }
   | { readonly type: 'renew' }
   | { readonly type: 'release'; readonly withToken: boolean }
-  | { readonly type: 'crash' }
-  | { readonly type: 'advance'; readonly ms: number };
+  /** The client stops; with `ruleFires`, the status-change rule then asks to release its lease. */
+  | { readonly type: 'crash'; readonly ruleFires: boolean }
+  | { readonly type: 'advance'; readonly ms: number }
+  /** The status-change rule's release for client `about` (which may still run): a late event. */
+  | { readonly type: 'status-event'; readonly about: number };
 
 interface Schedule {
   /** Each client's steps, in order; the clients run at the same time. */
   readonly clients: readonly (readonly { readonly op: Op; readonly yields: number }[])[];
   /** Whether the liveness port reports crashed clients as stopped (else only expiry frees a lease). */
   readonly truthfulLiveness: boolean;
+  /** Which of the schedule's PutItem calls (0-based, in the order they reach dynalite) lose their response. */
+  readonly lostResponses: readonly number[];
 }
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -39,7 +49,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   { weight: 3, arbitrary: fc.constant({ type: 'renew' } as const) },
   { weight: 2, arbitrary: fc.boolean().map((withToken) => ({ type: 'release', withToken }) as const) },
-  { weight: 1, arbitrary: fc.constant({ type: 'crash' } as const) },
+  { weight: 1, arbitrary: fc.boolean().map((ruleFires) => ({ type: 'crash', ruleFires }) as const) },
+  { weight: 1, arbitrary: fc.nat(5).map((about) => ({ type: 'status-event', about }) as const) },
   {
     weight: 2,
     // Biased to land exactly on, or just before, an expiry.
@@ -55,6 +66,7 @@ const scheduleArb: fc.Arbitrary<Schedule> = fc.record({
     maxLength: 6,
   }),
   truthfulLiveness: fc.boolean(),
+  lostResponses: fc.uniqueArray(fc.nat(20), { maxLength: 3 }),
 });
 
 interface Tally {
@@ -74,6 +86,10 @@ interface Tally {
   lostRaces: number;
   crashes: number;
   crashedLeasesTakenOver: number;
+  lostResponses: number;
+  statusEvents: number;
+  statusReleases: number;
+  statusKeptRunning: number;
 }
 
 function invariant(condition: boolean, message: string): asserts condition {
@@ -83,16 +99,21 @@ function invariant(condition: boolean, message: string): asserts condition {
 describe('Lease under concurrent clients (dynalite)', () => {
   let dynamo: LocalDynamo;
   let client: DynamoDBClient;
+  let lossy: LossyDynamoClient;
 
   beforeAll(async () => {
     dynamo = await startDynalite(undefined);
-    client = dynamo.client;
-    await ensureLeaseTable(client, TABLE);
+    await ensureLeaseTable(dynamo.client, TABLE);
+    lossy = lossyDynamoClient(dynamo.endpoint);
+    client = lossy.client;
   });
 
-  afterAll(() => dynamo.close());
+  afterAll(async () => {
+    lossy?.client.destroy();
+    await dynamo.close();
+  });
 
-  it('keeps at most one live holder, monotonic tokens and every release, and frees crashed leases', async () => {
+  it('keeps at most one live holder, monotonic tokens and every release, frees crashed leases, and survives lost responses and late status events', async () => {
     const tally: Tally = {
       schedules: 0,
       operations: 0,
@@ -110,6 +131,10 @@ describe('Lease under concurrent clients (dynalite)', () => {
       lostRaces: 0,
       crashes: 0,
       crashedLeasesTakenOver: 0,
+      lostResponses: 0,
+      statusEvents: 0,
+      statusReleases: 0,
+      statusKeptRunning: 0,
     };
     const started = Date.now();
 
@@ -120,8 +145,10 @@ describe('Lease under concurrent clients (dynalite)', () => {
       { numRuns: SCHEDULES, seed: SEED },
     );
 
+    tally.lostResponses = lossy.lost;
     console.log(
-      `lease concurrency: ${tally.schedules} schedules, ${tally.operations} operations, ${tally.checks} invariant checks ` +
+      `lease concurrency: ${tally.schedules} schedules, ${tally.operations} operations, ${tally.checks} invariant checks, ` +
+        `${tally.lostResponses} lost PutItem responses, ${tally.statusEvents} late status events ` +
         `in ${Date.now() - started} ms (seed ${SEED})\n${JSON.stringify(tally)}`,
     );
     expect(tally.schedules).toBe(SCHEDULES);
@@ -130,11 +157,16 @@ describe('Lease under concurrent clients (dynalite)', () => {
     expect(tally.refused).toBeGreaterThan(0);
     expect(tally.crashedLeasesTakenOver).toBeGreaterThan(0);
     expect(tally.lostRaces).toBeGreaterThan(0);
+    expect(tally.lostResponses).toBeGreaterThan(0);
+    expect(tally.statusReleases).toBeGreaterThan(0);
+    expect(tally.statusKeptRunning).toBeGreaterThan(0);
   });
 
   async function runSchedule(schedule: Schedule, key: string, tally: Tally): Promise<void> {
     const clock = { now: Date.parse('2026-03-01T02:00:00Z') };
     const crashed = new Set<string>();
+    const ids = schedule.clients.map((_, i) => `${key}/client-${i}`);
+    lossy.losePuts(schedule.lostResponses);
     const dynamo = new DynamoDbLeaseStore({ client, tableName: TABLE, key });
     const store: LeaseStore = {
       read: () => dynamo.read(),
@@ -180,6 +212,32 @@ describe('Lease under concurrent clients (dynalite)', () => {
         );
       }
       return record;
+    };
+
+    /**
+     * The status-change rule's release for `about`, as a late event may bring it at any time: the
+     * lease of a client that still runs (a redrive, here: did not crash) must stay.
+     */
+    const statusEvent = async (about: string): Promise<void> => {
+      tally.statusEvents++;
+      const aboutBelief = beliefs.get(about);
+      // A crash is for good: running after the call means running throughout it.
+      const ranBefore = await liveness.isRunning(about);
+      const result = await service.releaseEnded(about);
+      const runs = await liveness.isRunning(about);
+      const record = await check();
+      if (result.released) {
+        tally.statusReleases++;
+        invariant(!runs, `a status event released the lease of running ${about}`);
+        invariant(
+          (record?.holder === null && record.token === result.token) || (record?.token ?? 0) > result.token,
+          `the status event's release of token ${result.token} was lost: ${JSON.stringify(record)}`,
+        );
+      } else if (result.holderRunning) {
+        tally.statusKeptRunning++;
+        invariant(ranBefore, `a status event kept the lease of ${about}, which had ended before it`);
+      }
+      if (aboutBelief && runs) invariant(!result.released, `${about} lost its lease to a late status event`);
     };
 
     const act = async (id: string, steps: Schedule['clients'][number]): Promise<void> => {
@@ -285,9 +343,13 @@ describe('Lease under concurrent clients (dynalite)', () => {
             tally.crashes++;
             crashed.add(id);
             beliefs.delete(id);
+            if (op.ruleFires) await statusEvent(id);
             return;
           case 'advance':
             clock.now += op.ms;
+            break;
+          case 'status-event':
+            await statusEvent(ids[op.about % ids.length] ?? id);
             break;
         }
         await check();

@@ -369,6 +369,56 @@ describe('Class: LeaseService', () => {
     });
   });
 
+  describe('Method: keep', () => {
+    it('spares the read while the same holder and token were extended less than the renew interval ago', async () => {
+      // Prepare
+      const { store, service } = setup();
+      const { token } = await service.acquire('daily', DAILY, T0);
+      await service.renew(DAILY, token, T0 + 2 * MINUTE);
+      const reads = store.reads;
+
+      // Act: two stages within the minute after the renewal, then one after it
+      await service.keep(DAILY, token, T0 + 2 * MINUTE + 10_000);
+      await service.keep(DAILY, token, T0 + 2 * MINUTE + 50_000);
+      const readsWithin = store.reads - reads;
+      await service.keep(DAILY, token, T0 + 3 * MINUTE + 1);
+
+      // Assess: the expiry is never less than the duration less the interval away when a stage starts
+      expect(readsWithin).toBe(0);
+      expect(store.current).toMatchObject({
+        holder: DAILY,
+        token,
+        expiresAt: T0 + 3 * MINUTE + 1 + 15 * MINUTE,
+      });
+    });
+
+    it('counts from the last extension, not the last call: a renewal that wrote nothing buys no more time', async () => {
+      // Prepare: acquired at T0, renewed 50 s later (within the interval: nothing written)
+      const { store, service } = setup();
+      const { token } = await service.acquire('daily', DAILY, T0);
+      await service.renew(DAILY, token, T0 + 50_000);
+      const reads = store.reads;
+
+      // Act: 70 s after the acquire the extension is older than the interval
+      await service.keep(DAILY, token, T0 + 70_000);
+
+      // Assess
+      expect(store.reads - reads).toBeGreaterThan(0);
+      expect(store.current).toMatchObject({ expiresAt: T0 + 70_000 + 15 * MINUTE });
+    });
+
+    it('checks a token it never saw held against the store: a forged or stale one is refused', async () => {
+      // Prepare
+      const { service } = setup();
+      const { token } = await service.acquire('daily', DAILY, T0);
+      await service.renew(DAILY, token, T0 + 2 * MINUTE);
+
+      // Act & Assess
+      await expect(service.keep(DAILY, 2 ** 53 - 1, T0 + 2 * MINUTE + 1)).rejects.toThrow(LeaseLostError);
+      await expect(service.keep(OTHER, token, T0 + 2 * MINUTE + 1)).rejects.toThrow(LeaseLostError);
+    });
+  });
+
   describe('Method: release', () => {
     it('clears the holder and keeps the token', async () => {
       // Prepare
@@ -450,6 +500,97 @@ describe('Module: lease rules', () => {
     await expect(service.acquire('daily', DAILY, T0)).resolves.toMatchObject({
       token: 1,
       expiresAt: T0 + 15 * MINUTE,
+    });
+  });
+});
+
+describe('Class: LeaseService (issue 15: liveness and lost responses)', () => {
+  describe('Method: renewIfHeld', () => {
+    it('extends the lease the execution holds, whatever its token, and writes nothing for another holder', async () => {
+      // Prepare
+      const { store, service } = setup();
+      await service.acquire('backfill', BACKFILL, T0);
+
+      // Act
+      const renewed = await service.renewIfHeld(BACKFILL, T0 + 10 * MINUTE);
+      const writes = store.writes;
+      const other = await service.renewIfHeld(DAILY, T0 + 11 * MINUTE);
+
+      // Assess
+      expect(renewed).toMatchObject({ holder: BACKFILL, token: 1, expiresAt: T0 + 25 * MINUTE });
+      expect(other).toBeUndefined();
+      expect(store.writes).toBe(writes);
+    });
+  });
+
+  describe('Method: releaseEnded', () => {
+    it('keeps the lease of an execution that runs again, and releases it once it has ended', async () => {
+      // Prepare
+      const { store, service, liveness } = setup();
+      await service.acquire('backfill', BACKFILL, T0);
+
+      // Act
+      const running = await service.releaseEnded(BACKFILL);
+      liveness.stopped.add(BACKFILL);
+      const ended = await service.releaseEnded(BACKFILL);
+
+      // Assess
+      expect(running).toEqual({ released: false, holderRunning: true });
+      expect(ended).toEqual({ released: true, token: 1 });
+      expect(store.current).toEqual({ holder: null, token: 1 });
+    });
+
+    it('does nothing for an execution that holds no lease, without asking whether it runs', async () => {
+      const { service, liveness } = setup();
+      await service.acquire('daily', DAILY, T0);
+      await expect(service.releaseEnded(BACKFILL)).resolves.toEqual({ released: false });
+      expect(liveness.asked).toEqual([]);
+    });
+  });
+
+  describe('Lost write responses', () => {
+    /** A store whose next write lands but answers false, as a lost response retried by the SDK does. */
+    function losingNextWrite(store: MemoryLeaseStore): LeaseStore {
+      let lose = true;
+      return {
+        read: () => store.read(),
+        tryWrite: async (next, seen) => {
+          const written = await store.tryWrite(next, seen);
+          if (written && lose) {
+            lose = false;
+            return false;
+          }
+          return written;
+        },
+      };
+    }
+
+    it('reports a takeover whose answer was lost as the takeover it was', async () => {
+      const store = new MemoryLeaseStore();
+      await new LeaseService(store, new FakeLiveness()).acquire('daily', DAILY, T0);
+      const service = new LeaseService(losingNextWrite(store), new FakeLiveness());
+      await expect(service.acquire('backfill', BACKFILL, T0 + 15 * MINUTE)).resolves.toMatchObject({
+        token: 2,
+        outcome: 'took-over',
+        displaced: { holder: DAILY, token: 1, reason: 'expired' },
+      });
+    });
+
+    it('reports a release whose answer was lost as released, with its token', async () => {
+      const store = new MemoryLeaseStore();
+      await new LeaseService(store, new FakeLiveness()).acquire('daily', DAILY, T0);
+      const service = new LeaseService(losingNextWrite(store), new FakeLiveness());
+      await expect(service.release(DAILY)).resolves.toEqual({ released: true, token: 1 });
+      await expect(service.freeToken()).resolves.toBe(1);
+    });
+
+    it('returns the renewed lease when the renewal’s answer was lost', async () => {
+      const store = new MemoryLeaseStore();
+      await new LeaseService(store, new FakeLiveness()).acquire('daily', DAILY, T0);
+      const service = new LeaseService(losingNextWrite(store), new FakeLiveness());
+      await expect(service.renew(DAILY, 1, T0 + 5 * MINUTE)).resolves.toMatchObject({
+        expiresAt: T0 + 20 * MINUTE,
+      });
     });
   });
 });

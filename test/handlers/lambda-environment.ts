@@ -12,4 +12,8 @@ Object.assign(process.env, {
   DB_NAME: 'hindsight',
   LEASE_TABLE_NAME: 'hindsight-test-lease',
   HINDSIGHT_STAGE: 'collect',
+  // The after-deploy function's own.
+  BACKFILL_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:HindsightBackfill',
+  HINDSIGHT_DEPLOYMENT_ID: '0123456789abcdef',
+  HINDSIGHT_AUTO_BACKFILL: 'true',
 });

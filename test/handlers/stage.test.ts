@@ -6,6 +6,7 @@ import { createStageHandler } from '../../lambdas/handlers/stage';
 import { pipeline } from '../fixtures/pipelines/meters';
 import {
   DAILY_EXECUTION,
+  dailyLeaseStore,
   lambdaContext,
   observerWithClock,
   testDependencies,
@@ -18,7 +19,7 @@ describe('Handler: stage', () => {
   it('logs one info line with date, stage, version, runId and executionId, and emits RowsWritten and StageDurationMs by Stage', async () => {
     // Prepare
     const handler = createStageHandler(
-      testDependencies(bed.sql, pipeline),
+      testDependencies(bed.sql, pipeline, { store: dailyLeaseStore() }),
       'collect',
       observerWithClock(1000, 1250),
     );
@@ -73,7 +74,7 @@ describe('Handler: stage', () => {
       }),
     ]);
     const handler = createStageHandler(
-      testDependencies(bed.sql, broken),
+      testDependencies(bed.sql, broken, { store: dailyLeaseStore() }),
       'collect',
       observerWithClock(0, 40),
     );
@@ -109,7 +110,7 @@ describe('Handler: stage', () => {
   it('fails on an invalid payload with the InvalidInputError, logging what it could read of the event', async () => {
     // Prepare
     const handler = createStageHandler(
-      testDependencies(bed.sql, pipeline),
+      testDependencies(bed.sql, pipeline, { store: dailyLeaseStore() }),
       'collect',
       observerWithClock(0, 1),
     );

@@ -109,6 +109,20 @@ export function testDependencies(
 
 /** Execution ARNs as Step Functions passes them. */
 export const DAILY_EXECUTION = 'arn:aws:states:eu-west-1:123456789012:execution:DailyStateMachine:run-1';
+
+/**
+ * A lease store where DAILY_EXECUTION holds the lease with token 1 (until 2027), as its stage Tasks
+ * need: each renews the lease it presents before it runs.
+ */
+export function dailyLeaseStore(): MemoryLeaseStore {
+  return new MemoryLeaseStore({
+    holder: DAILY_EXECUTION,
+    kind: 'daily',
+    token: 1,
+    expiresAt: Date.parse('2027-01-01T00:00:00Z'),
+    acquiredAt: Date.parse('2026-03-02T02:00:00Z'),
+  });
+}
 export const BACKFILL_EXECUTION =
   'arn:aws:states:eu-west-1:123456789012:execution:BackfillStateMachine:fix-1';
 

@@ -8,6 +8,7 @@ import { pipeline } from '../fixtures/pipelines/meters';
 import { databaseChecksum } from '../support/state-checksum';
 import {
   DAILY_EXECUTION,
+  dailyLeaseStore,
   lambdaContext,
   observerWithClock,
   testDependencies,
@@ -20,7 +21,7 @@ describe('Handler: verify', () => {
   const bed = useHandlerTestBed();
 
   beforeAll(async () => {
-    const deps = testDependencies(bed.sql, pipeline);
+    const deps = testDependencies(bed.sql, pipeline, { store: dailyLeaseStore() });
     for (const date of DATES) {
       for (const stage of pipeline.names) {
         await runStageTask(deps, stage, { date, token: 1, executionId: DAILY_EXECUTION });
@@ -149,7 +150,7 @@ describe('Handler: verify', () => {
 
   /** Runs trend and report again for `date` and after, so later tests see fresh, untouched data. */
   async function testDependenciesRerun(date: string): Promise<void> {
-    const deps = testDependencies(bed.sql, pipeline);
+    const deps = testDependencies(bed.sql, pipeline, { store: dailyLeaseStore() });
     for (const day of DATES.filter((d) => d >= date)) {
       for (const stage of ['trend', 'report']) {
         await runStageTask(deps, stage, { date: day, token: 1, executionId: DAILY_EXECUTION });

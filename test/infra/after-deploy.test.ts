@@ -99,6 +99,22 @@ describe('Construct: AfterDeploy', () => {
     expect(id(afterDeployFunction(again)[1])).toBe(id(afterDeployFunction(withBackfill)[1]));
   });
 
+  it('plans with hindsight:maxBackfillDays, as the plan function does, and Resolve Date bounds the daily date with it', () => {
+    const configured = synthesize({ context: { 'hindsight:maxBackfillDays': 730 } });
+    const variables = (handler: string) =>
+      resourcesOfType(configured.json, 'AWS::Lambda::Function')
+        .filter(
+          ([, fn]) => (fn.Metadata as Record<string, unknown> | undefined)?.['hindsight:handler'] === handler,
+        )
+        .map(
+          ([, fn]) =>
+            (fn.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables,
+        );
+    for (const handler of ['after-deploy', 'plan', 'resolve-date']) {
+      expect(variables(handler)).toEqual([expect.objectContaining({ HINDSIGHT_MAX_BACKFILL_DAYS: '730' })]);
+    }
+  });
+
   it('cannot start executions when hindsight:autoBackfill is false', () => {
     const [logicalId, properties] = afterDeployFunction(withoutBackfill);
     expect(properties).toMatchObject({ Environment: { Variables: { HINDSIGHT_AUTO_BACKFILL: 'false' } } });

@@ -29,9 +29,9 @@ const stateMachineDimension = (synthesized: Synthesized, kind: 'daily' | 'backfi
 ];
 
 describe('Class: HindsightAlarms', () => {
-  it("has five alarms (four, and the Verify workflow's), none with an action when no topic is configured", () => {
+  it("has seven alarms (six, and the Verify workflow's), none with an action when no topic is configured", () => {
     // Assess
-    plain.template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    plain.template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
     for (const [, alarm] of resourcesOfType(plain.json, 'AWS::CloudWatch::Alarm')) {
       expect(alarm.Properties).not.toHaveProperty('AlarmActions');
     }
@@ -108,6 +108,22 @@ describe('Class: HindsightAlarms', () => {
     });
   });
 
+  it('alarms when the after-deploy function reported a refused plan: AfterDeployPlanRefused sum ≥ 1 in 5 minutes', () => {
+    const properties = propertiesOf(plain, plain.stack.pipeline.alarms.afterDeployPlanRefused);
+    expect(properties).toMatchObject({
+      Namespace: 'Hindsight',
+      MetricName: 'AfterDeployPlanRefused',
+      Dimensions: [{ Name: 'service', Value: 'hindsight' }],
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    expect(properties.AlarmDescription).toContain('{"mode": "auto", "from"');
+  });
+
   it('warns at synth when the blocked limit is not below the lease wait, since the run gives up first', () => {
     // Act
     const late = synthesize({ context: { 'hindsight:leaseWaitMinutes': 30 } });
@@ -125,7 +141,7 @@ describe('Class: HindsightAlarms', () => {
   it('notifies the hindsight:alarmTopicArn topic from every alarm', () => {
     // Assess
     const alarms = resourcesOfType(notifying.json, 'AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(5);
+    expect(alarms).toHaveLength(7);
     for (const [, alarm] of alarms) {
       expect(alarm.Properties).toMatchObject({ AlarmActions: [TOPIC_ARN] });
     }

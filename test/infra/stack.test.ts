@@ -346,7 +346,7 @@ describe('Class: HindsightStack', () => {
       ]);
     });
 
-    it('gives the check of earlier dates the Data API and its secret only: it reads the ledger, never the lease', () => {
+    it('gives the check of earlier dates the Data API, its secret and the lease item only: it renews the lease, then reads the ledger', () => {
       // Prepare
       const [role] = resourcesOfType(owned.json, 'AWS::Lambda::Function')
         .filter(
@@ -367,8 +367,12 @@ describe('Class: HindsightStack', () => {
         expect.arrayContaining(['rds-data:ExecuteStatement', 'secretsmanager:GetSecretValue']),
       );
       expect(new Set(actions.map((action) => action.split(':')[0]))).toEqual(
-        new Set(['rds-data', 'secretsmanager', 'logs', 'xray']),
+        new Set(['rds-data', 'secretsmanager', 'dynamodb', 'logs', 'xray']),
       );
+      expect(actions.filter((action) => action.startsWith('dynamodb:')).sort()).toEqual([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+      ]);
     });
 
     it('deploys: no dependency cycle between resources', () => {

@@ -21,7 +21,7 @@ import {
   type WorkflowDefinition,
 } from '../../lib/workflow-definitions';
 import { pipeline } from '../fixtures/pipelines/meters';
-import { DAILY_EXECUTION, testDependencies } from '../handlers/support';
+import { DAILY_EXECUTION, dailyLeaseStore, testDependencies } from '../handlers/support';
 import { databaseKinds } from '../support/databases';
 import { resourcesOfType, type Synthesized, stateOf, synthesize } from './support';
 
@@ -186,7 +186,7 @@ describe('Class: VerifyWorkflow', () => {
       EvaluationPeriods: 1,
       TreatMissingData: 'notBreaching',
     });
-    withVerify.template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    withVerify.template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
     notifying.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'VerifyDifferences',
       AlarmActions: ['arn:aws:sns:eu-west-1:123456789012:ops'],
@@ -260,7 +260,7 @@ describe('The Verify workflow, run locally', () => {
 
   beforeAll(async () => {
     sql = await databaseKinds()[0].open();
-    const deps = testDependencies(sql, pipeline);
+    const deps = testDependencies(sql, pipeline, { store: dailyLeaseStore() });
     for (const date of DATES) {
       for (const stage of pipeline.names) {
         await runStageTask(deps, stage, { date, token: 1, executionId: DAILY_EXECUTION });

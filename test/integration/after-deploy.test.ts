@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { StepFunctionsBackfillStarter } from '../../lambdas/adapters/sfn-backfill-starter';
 import { LeaseService } from '../../lambdas/engine/lease';
 import type { SqlClient } from '../../lambdas/engine/sql';
+import { recordDueDate } from '../../lambdas/ledger/due-dates';
 import { frameworkMigrationsDirectory, loadMigrations } from '../../lambdas/ledger/migrator';
 import {
   afterDeploy,
@@ -71,6 +72,7 @@ describe('Function: afterDeploy', () => {
       'hindsight/0001_ledger',
       'hindsight/0002_backfill_plans',
       'hindsight/0003_due_dates',
+      'hindsight/0004_planned_stages',
       '0001_meters',
     ]);
     expect(result.summary).toContain('Nothing to do');
@@ -99,6 +101,24 @@ describe('Function: afterDeploy', () => {
     });
     expect(retried.backfill?.alreadyStarted).toBe(true);
     expect(retried.migrationsApplied).toEqual([]);
+  });
+
+  it('reports a plan over hindsight:maxBackfillDays instead of failing the deploy, and starts nothing', async () => {
+    await afterDeploy(deps, migrations(), recordingStarter(), { deploymentId: 'x', autoBackfill: false });
+    // A daily run recorded 2015-06-01 as due (before daily dates were bounded); history is otherwise recent.
+    await recordDueDate(sql, '2015-06-01');
+    await runStage(sql, pipeline, { stage: 'collect', date: '2026-11-20', fenceToken: 1 }, deps.params);
+    const starter = recordingStarter();
+
+    const result = await afterDeploy(deps, migrations(), starter, { deploymentId: 'y', autoBackfill: true });
+
+    expect(result.planRefused).toContain(
+      'auto mode reruns dates from 2015-06-01 to 2026-11-20 (4191 days), more than the maximum of 3660 days',
+    );
+    expect(result.plannedDates).toBe(0);
+    expect(result.backfill).toBeNull();
+    expect(result.summary).toContain('No backfill was planned');
+    expect(starter.names).toEqual([]);
   });
 
   it('plans and logs but starts nothing when the automatic backfill is off', async () => {

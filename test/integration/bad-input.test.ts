@@ -251,6 +251,55 @@ describe('execution and handler inputs', () => {
     await refuseInProcess(entry);
     tally.refused++;
   });
+
+  // A refused input is echoed in the error, which Step Functions keeps as the execution's cause (at
+  // most 32,768 characters): a 200 KB input must still give a message of a few short lines.
+  const manyFields = Object.fromEntries(
+    Array.from({ length: 20_000 }, (_, i) => [`field${String(i).padStart(5, '0')}`, 1]),
+  );
+  const oversized: ReadonlyArray<{
+    name: string;
+    kind: 'daily' | 'backfill';
+    input: JsonValue;
+    first: string;
+    last?: string;
+  }> = [
+    {
+      name: 'a 200 KB date to the daily workflow',
+      kind: 'daily',
+      input: { date: '9'.repeat(200_000) },
+      first: `Invalid date: got "${'9'.repeat(99)}… [cut: 200,002 characters in all]; expected a real calendar date`,
+    },
+    {
+      name: 'a field named with 200 KB to the backfill workflow',
+      kind: 'backfill',
+      input: { mode: 'auto', ['k'.repeat(200_000)]: true },
+      first: `Invalid ${'k'.repeat(100)}… [cut: 200,000 characters in all]: got true; expected only the fields`,
+    },
+    {
+      name: '20,000 unknown fields (200 KB) to the backfill workflow',
+      kind: 'backfill',
+      input: { mode: 'auto', ...manyFields },
+      first: 'Invalid field00000: got 1; expected only the fields',
+      last: '(and 19,990 more problems, 20,000 in all)',
+    },
+  ];
+  it.each(oversized)(
+    'refuses $name with a short message, the value cut with a marker',
+    async ({ kind, input, first, last }) => {
+      expect(JSON.stringify(input).length).toBeGreaterThan(200_000);
+      const before = await stateChecksum(open());
+
+      const outcome = await workflows.start(kind, input).done;
+
+      expect(await stateChecksum(open())).toEqual(before);
+      const result = fromOutcome(outcome);
+      expect(result.error).toBe('InvalidInputError');
+      expect(result.message.slice(0, first.length)).toBe(first);
+      if (last !== undefined) expect(result.message.slice(-last.length)).toBe(last);
+      expect(result.message.length).toBeLessThan(2_000);
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -610,11 +610,11 @@ describe('hindsight --aws: bad usage is refused before any AWS call', () => {
     ],
     [
       [...AWS, 'run', '--date', '2026-11-24'],
-      'Invalid date: got "2026-11-24"; expected a date up to yesterday',
+      'Invalid --date: got "2026-11-24"; expected a date up to yesterday',
     ],
     [
       [...AWS, 'backfill', '--from', '2026-11-20', '--to', '2026-11-10', '--start-stage', 'trend'],
-      'Invalid to: got "2026-11-10"',
+      'Invalid --to: got "2026-11-10"',
     ],
   ])('refuses %j', async (args, message) => {
     // Act

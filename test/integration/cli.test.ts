@@ -173,6 +173,35 @@ describe('hindsight run with no date', () => {
   });
 });
 
+describe('hindsight run before the history start', () => {
+  it('refuses --date, --from or --since before the history start minus the reach, naming the flag, until --extend-history', async () => {
+    const dataDir = scenarioDir('history-bound');
+    const today = dateOf(new Date());
+    const day = (offset: number) => addDays(today, offset);
+    expect(datesRun(succeeded(await cli(dataDir, [...ROWS, 'run', '--date', day(-3)])))).toEqual([day(-3)]);
+    // The meters' trend reads 6 days back: history may grow back to 6 days before its start.
+    const bound = `a date from ${day(-9)} on: history starts on ${day(-3)}, and a daily run reads at most 6 days`;
+
+    for (const [flag, args] of [
+      ['--date', ['--date', day(-20)]],
+      ['--from', ['--from', day(-20), '--to', day(-18)]],
+      ['--since', ['--since', day(-20)]],
+    ] as const) {
+      const refused = await cli(dataDir, [...ROWS, 'run', ...args]);
+      expect({ code: refused.code, stdout: refused.stdout }).toEqual({ code: 2, stdout: '' });
+      expect(refused.stderr).toContain(`Invalid ${flag}: got "${day(-20)}"; expected ${bound}`);
+      expect(refused.stderr).toContain('To run an earlier date on purpose, add --extend-history');
+      expect(refused.stderr).toContain('Nothing was changed.');
+    }
+    expect((await history(dataDir)).map((run) => run.date)).not.toContain(day(-20));
+
+    const extended = succeeded(await cli(dataDir, [...ROWS, 'run', '--date', day(-20), '--extend-history']));
+    expect(datesRun(extended)).toEqual([day(-20)]);
+    // History now starts 20 days back, and the bound with it.
+    expect(datesRun(succeeded(await cli(dataDir, [...ROWS, 'run', '--date', day(-26)])))).toEqual([day(-26)]);
+  });
+});
+
 describe('hindsight on a data directory another process is using', () => {
   it('refuses a second command with a message naming the directory, while the first runs to the end', async () => {
     const dataDir = scenarioDir('two-processes');
@@ -229,16 +258,16 @@ describe('hindsight given bad input', () => {
     const cases: ReadonlyArray<{ dir?: string; args: string[]; message: string }> = [
       {
         args: ['run', '--from', '2026-02-30', '--to', '2026-03-02'],
-        message: `Invalid from: got "2026-02-30"; ${DATE_FORM}`,
+        message: `Invalid --from: got "2026-02-30"; ${DATE_FORM}`,
       },
       {
         dir: neverCreated,
         args: ['run', '--date', '26-1-1'],
-        message: `Invalid date: got "26-1-1"; ${DATE_FORM}`,
+        message: `Invalid --date: got "26-1-1"; ${DATE_FORM}`,
       },
       {
         args: ['status', '--from', '2026-01-10', '--to', '2026-01-01'],
-        message: 'Invalid to: got "2026-01-01"; expected a date on or after from (2026-01-10)',
+        message: 'Invalid --to: got "2026-01-01"; expected a date on or after --from (2026-01-10)',
       },
       {
         args: [
@@ -251,7 +280,7 @@ describe('hindsight given bad input', () => {
           'valdiate',
           '--yes',
         ],
-        message: `Invalid startStage: got "valdiate"; expected one of ${STAGES.join(', ')}`,
+        message: `Invalid --start-stage: got "valdiate"; expected one of ${STAGES.join(', ')}`,
       },
       {
         args: ['run', '--dates', '2026-01-01'],
@@ -259,7 +288,7 @@ describe('hindsight given bad input', () => {
       },
       {
         args: ['run', '--from', '2016-01-01', '--to', '2026-01-10'],
-        message: 'Invalid to: got "2026-01-10"; expected a range of at most 3660 days',
+        message: 'Invalid --to: got "2026-01-10"; expected a range of at most 3660 days',
       },
       {
         dir: missingParent,
@@ -268,7 +297,7 @@ describe('hindsight given bad input', () => {
       },
       {
         args: ['run', '--date', today],
-        message: `Invalid date: got "${today}"; expected a date up to yesterday (${yesterday})`,
+        message: `Invalid --date: got "${today}"; expected a date up to yesterday (${yesterday})`,
       },
       {
         args: ['backfill', '--auto', '--start-stage', 'validate', '--yes'],
@@ -276,11 +305,11 @@ describe('hindsight given bad input', () => {
       },
       {
         args: ['backfill', '--from', '2026-01-01', '--start-stage', 'validate', '--yes'],
-        message: `Invalid to: got nothing; ${DATE_FORM}, e.g. 2026-01-31 (explicit mode needs from, to and startStage)`,
+        message: `Invalid --to: got nothing; ${DATE_FORM}, e.g. 2026-01-31 (explicit mode needs --from, --to and --start-stage or --stage)`,
       },
       {
         args: ['run', '--from', '2026-01-01'],
-        message: 'Invalid to: got nothing; expected --from and --to together',
+        message: 'Invalid --to: got nothing; expected --from and --to together',
       },
     ];
 

@@ -3,6 +3,9 @@
  * backfill with its name, date and cause, releases the lease and leaves the ledger as it was; a
  * second `{"mode": "auto"}` resumes and ends exactly where a from-scratch run of the new code does.
  * The same after a backfill is stopped mid-way, and a redriven date cannot write with a stale token.
+ * Issue 15 adds a paused Aurora cluster (DatabaseStillResumingError on some SQL calls, ridden out
+ * by the workflows' Retry) and lost DynamoDB responses (the lease's PutItem landed, its answer did
+ * not, and the SDK resent it). The summary counts scenarios and injected faults apart.
  *
  * One data directory serves the file: the 12 days of daily runs are made once, snapshotted, and
  * restored before each scenario; each reference ("the new code ran every date from scratch") is
@@ -13,27 +16,41 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
+import { DatabaseStillResumingError } from '../../lambdas/adapters/data-api-sql';
+import { DynamoDbLeaseStore } from '../../lambdas/adapters/dynamodb-lease-store';
 import { dateRange, type IsoDate } from '../../lambdas/engine/dates';
-import { StaleFenceTokenError } from '../../lambdas/engine/errors';
+import { LeaseLostError, StaleFenceTokenError } from '../../lambdas/engine/errors';
+import { LeaseService } from '../../lambdas/engine/lease';
 import type { LedgerRow } from '../../lambdas/engine/ledger';
 import { definePipeline, type Pipeline } from '../../lambdas/engine/pipeline';
 import type { SqlClient } from '../../lambdas/engine/sql';
 import { defineStage, type Stage, type StageContext } from '../../lambdas/engine/stage';
 import { readBackfillPlan } from '../../lambdas/ledger/backfill-plans';
 import { readHistory, readLedger } from '../../lambdas/ledger/ledger-store';
+import { runStage } from '../../lambdas/workflow/stage-runner';
 import { handleLease, prepareDate, runStageTask } from '../../lambdas/workflow/steps';
 import type { AslState, JsonObject, JsonValue, WorkflowDefinitions } from '../../lib/workflow-definitions';
 import { runStateName } from '../../lib/workflow-states';
-import { type LocalServices, openLocalServices } from '../../local/local-services';
+import { LOCAL_LEASE_TABLE, type LocalServices, openLocalServices } from '../../local/local-services';
 import { type ExecutionOutcome, LocalWorkflows, type TaskEvent } from '../../local/local-workflows';
 import { pipeline as original } from '../fixtures/pipelines/meters';
 import { dumpTables, resetDatabase } from '../support/databases';
 import { METERS } from '../support/fixture-pipelines';
 import { backfillOutput, plannedDates } from '../support/local-stores';
+import { lossyDynamoClient } from '../support/lossy-dynamodb';
 import { seededRandom, seedFromEnvironment } from '../support/seeded-random';
 import { databaseChecksum, readLease } from '../support/state-checksum';
 import { restoreTables, snapshotTables } from '../support/table-snapshot';
 import { testWorkflowDefinitions } from '../support/test-definitions';
+
+/**
+ * A stage Task without the lease is refused before it writes: by the lease item (LeaseLostError),
+ * or by the fence (StaleFenceTokenError) when its lease service had seen that token held within
+ * the renew interval and skipped the read.
+ */
+function refusedWithoutLease(error: unknown): boolean {
+  return error instanceof LeaseLostError || error instanceof StaleFenceTokenError;
+}
 
 const params = { rowsPerDay: '100' };
 const DATES = dateRange('2026-10-01', '2026-10-12');
@@ -94,7 +111,45 @@ let services: LocalServices;
 let sql: SqlClient;
 let definitions: WorkflowDefinitions;
 const events: TaskEvent[] = [];
-const figures = { faultsInjected: 0, faultsRecovered: 0, abortsRecovered: 0, lines: [] as string[] };
+
+/** The kinds of fault the scenarios inject. */
+type FaultKind = 'stage failure' | 'stopped execution' | 'paused-database error' | 'lost DynamoDB response';
+
+/** One scenario: the faults it injected, and whether it ended where it must (set at its end). */
+interface Scenario {
+  readonly name: string;
+  readonly faults: Partial<Record<FaultKind, number>>;
+  recovered: boolean;
+}
+const scenarios: Scenario[] = [];
+const lines: string[] = [];
+
+function scenario(name: string): Scenario {
+  const started: Scenario = { name, faults: {}, recovered: false };
+  scenarios.push(started);
+  return started;
+}
+
+function injected(into: Scenario, kind: FaultKind, count: number): void {
+  into.faults[kind] = (into.faults[kind] ?? 0) + count;
+}
+
+/** "12 scenarios, 19 faults injected (…), all recovered": scenarios and injections counted apart. */
+function summary(): string {
+  const byKind = new Map<FaultKind, number>();
+  for (const { faults } of scenarios) {
+    for (const [kind, count] of Object.entries(faults) as Array<[FaultKind, number]>) {
+      byKind.set(kind, (byKind.get(kind) ?? 0) + count);
+    }
+  }
+  const total = [...byKind.values()].reduce((sum, count) => sum + count, 0);
+  const recovered = scenarios.filter((run) => run.recovered).length;
+  const kinds = [...byKind].map(([kind, count]) => `${count} ${kind}${count === 1 ? '' : 's'}`).join(', ');
+  return (
+    `${scenarios.length} scenarios, ${total} faults injected (${kinds}), ` +
+    (recovered === scenarios.length ? 'all recovered' : `${recovered} of ${scenarios.length} recovered`)
+  );
+}
 
 /** The same services with other code deployed: what a deploy of a new stage list does to the runtime. */
 function withCode(code: Pipeline): LocalServices {
@@ -248,13 +303,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await services?.close();
   rmSync(root, { recursive: true, force: true });
-  console.log(
-    [
-      `Fault injection (seed ${random.seed}): ${figures.faultsInjected} faults injected, ` +
-        `${figures.faultsRecovered} recovered; ${figures.abortsRecovered} aborts recovered.`,
-      ...figures.lines,
-    ].join('\n'),
-  );
+  console.log([`Fault injection (seed ${random.seed}): ${summary()}.`, ...lines].join('\n'));
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -265,6 +314,7 @@ describe.each(original.names.map((name) => [name]))('a backfill after %s v2 thro
     // Prepare
     const expected = await fromScratch(stage);
     await restoreTables(sql);
+    const trial = scenario(`backfill after ${stage} v2 throws on one date`);
     const fault: Fault = { armed: true, date: random.pick(DATES), injected: 0 };
     const faultDate = fault.date ?? DATES[0];
     const code = changedPipeline(stage, fault);
@@ -283,7 +333,7 @@ describe.each(original.names.map((name) => [name]))('a backfill after %s v2 thro
     expect(`${error}: ${cause}`).toContain(`Stage ${stage} failed for ${faultDate}`);
     expect(cause).toContain(`injected fault in ${stage} v2 on ${faultDate}`);
     expect(fault.injected).toBe(1);
-    figures.faultsInjected += fault.injected;
+    injected(trial, 'stage failure', fault.injected);
 
     // The lease is released.
     expect(await readLease(services)).toMatchObject({ holder: null });
@@ -322,8 +372,8 @@ describe.each(original.names.map((name) => [name]))('a backfill after %s v2 thro
     );
     expect(await readLease(services)).toMatchObject({ holder: null });
     expect(await dumpOwned()).toEqual(expected);
-    figures.faultsRecovered++;
-    figures.lines.push(
+    trial.recovered = true;
+    lines.push(
       `  ${stage} v2 failing on ${faultDate} (date ${faultIndex + 1} of ${DATES.length}): ` +
         `${error}, then resumed ${plan.totals.dates} dates / ${plan.totals.stageRuns} stage-runs ` +
         `(${((performance.now() - started) / 1000).toFixed(1)} s)`,
@@ -338,7 +388,7 @@ describe('a failed backfill date, redriven', () => {
   const stage = 'validate';
   const runState = runStateName(stage);
 
-  async function failOnce(): Promise<{
+  async function failOnce(trial: Scenario): Promise<{
     executionId: string;
     faultDate: IsoDate;
     code: Pipeline;
@@ -351,14 +401,15 @@ describe('a failed backfill date, redriven', () => {
     const code = changedPipeline(stage, fault);
     const execution = (await workflowsFor(code)).start('backfill', { mode: 'auto' });
     expect((await execution.done).status).toBe('FAILED');
-    figures.faultsInjected += fault.injected;
+    injected(trial, 'stage failure', fault.injected);
     fault.armed = false;
     return { executionId: execution.executionId, faultDate: fault.date ?? DATES[1], code, fault };
   }
 
   it('fails a stage run presenting the old token once Prepare Date re-took the lease with a new one; nothing is written without the lease', async () => {
     // Prepare: a failed backfill, its lease released
-    const { executionId, faultDate, code } = await failOnce();
+    const trial = scenario('a failed backfill date, redriven with its old token');
+    const { executionId, faultDate, code } = await failOnce(trial);
     const prepare = await prepareDateTask(executionId, faultDate);
     const run = stageTask(executionId, runState, faultDate);
     const released = await readLease(services);
@@ -376,12 +427,21 @@ describe('a failed backfill date, redriven', () => {
     expect(await readLease(services)).toMatchObject({ holder: executionId, token: prepared.token });
     expect(await fenceToken()).toBe(prepared.token);
 
-    // Act: the stage Task presenting the token the failed attempt had
+    // Act: the stage Task presenting the token the failed attempt had, and a zombie of that
+    // attempt that passed its lease check before the failure and commits only now
     const before = await databaseChecksum(sql);
-    const stale = runStageTask(deps, stage, run);
+    const stale = await runStageTask(deps, stage, run).catch((error: unknown) => error);
+    const zombie = await runStage(
+      sql,
+      code,
+      { stage, date: faultDate, fenceToken: run.token, executionId },
+      deps.params,
+    ).catch((error: unknown) => error);
 
-    // Assess: refused, and not one row changed
-    await expect(stale).rejects.toBeInstanceOf(StaleFenceTokenError);
+    // Assess: refused — by the lease item, or by the fence when this lease service saw that token
+    // held less than a minute ago and spared the read (LeaseService.keep) — and not one row changed
+    expect(refusedWithoutLease(stale)).toBe(true);
+    expect(zombie).toBeInstanceOf(StaleFenceTokenError);
     expect(await databaseChecksum(sql)).toBe(before);
 
     // The redriven chain reads its token from Prepare Date: under the lease, it writes.
@@ -401,8 +461,8 @@ describe('a failed backfill date, redriven', () => {
     // And a new auto backfill finishes the rest, as if nothing had happened.
     backfillOutput(await (await workflowsFor(code)).start('backfill', { mode: 'auto' }).done);
     expect(await dumpOwned()).toEqual(await fromScratch(stage));
-    figures.faultsRecovered++;
-    figures.lines.push(
+    trial.recovered = true;
+    lines.push(
       `  redrive of ${faultDate}: Prepare Date re-took the lease with token ${prepared.token} ` +
         `(the failed attempt had ${run.token}); the old token was refused`,
     );
@@ -410,6 +470,7 @@ describe('a failed backfill date, redriven', () => {
 
   it('frees the lease at the end of a redriven backfill, whose Prepare Date re-took it under a new token', async () => {
     // Prepare: a backfill failing on its last date; its Catch released the lease
+    const trial = scenario('the last date of a failed backfill, redriven to the end');
     await fromScratch(stage);
     await restoreTables(sql);
     const lastDate = DATES[DATES.length - 1];
@@ -417,7 +478,7 @@ describe('a failed backfill date, redriven', () => {
     const code = changedPipeline(stage, fault);
     const failed = (await workflowsFor(code)).start('backfill', { mode: 'auto' });
     expect((await failed.done).status).toBe('FAILED');
-    figures.faultsInjected += fault.injected;
+    injected(trial, 'stage failure', fault.injected);
     fault.armed = false;
     const prepare = await prepareDateTask(failed.executionId, lastDate);
     const deps = withCode(code).deps;
@@ -445,27 +506,39 @@ describe('a failed backfill date, redriven', () => {
     expect(await dumpOwned()).toEqual(await fromScratch(stage));
     // A redrive that fails again releases through "Release Lease After Failure", which sends the same.
     expect(states['Release Lease After Failure']?.Parameters).toEqual(states['Release Lease']?.Parameters);
-    figures.faultsRecovered++;
-    figures.lines.push(
+    trial.recovered = true;
+    lines.push(
       `  redrive of the last date ${lastDate}: re-taken with token ${prepared.token} (the backfill acquired ${prepare.token}); ` +
         'the final Release Lease freed it',
     );
   });
 
-  /* Releasing the lease moves the fence past its token, so the released token is dead at once. */
+  /*
+   * The stage Task checks its token against the lease item, which nobody holds; and releasing
+   * the lease moved the fence past its token, so a zombie past its check cannot commit either.
+   */
   it('refuses a stage run presenting the failed backfill’s token while nobody holds the lease', async () => {
     // Prepare: a failed backfill, its lease released, no new owner yet
-    const { executionId, faultDate, code } = await failOnce();
+    const trial = scenario('a stage Task of a failed backfill, late, while nobody holds the lease');
+    const { executionId, faultDate, code } = await failOnce(trial);
     const run = stageTask(executionId, runState, faultDate);
     expect(await readLease(services)).toMatchObject({ holder: null });
     const before = await databaseChecksum(sql);
 
-    // Act: a late or redriven "Run Validate" with the failed attempt's input
-    const attempt = runStageTask(withCode(code).deps, stage, run);
-
-    // Assess: without the lease, nothing may be written
-    await expect(attempt).rejects.toBeInstanceOf(StaleFenceTokenError);
+    // Act & Assess: a late or redriven "Run Validate" with the failed attempt's input, and a zombie
+    // of it past its lease check; without the lease, nothing may be written
+    const late = await runStageTask(withCode(code).deps, stage, run).catch((error: unknown) => error);
+    expect(refusedWithoutLease(late)).toBe(true);
+    await expect(
+      runStage(
+        sql,
+        code,
+        { stage, date: faultDate, fenceToken: run.token, executionId },
+        services.deps.params,
+      ),
+    ).rejects.toBeInstanceOf(StaleFenceTokenError);
     expect(await databaseChecksum(sql)).toBe(before);
+    trial.recovered = true;
   });
 });
 
@@ -494,6 +567,7 @@ async function settledAfterRelease(task: TaskEvent, code: Pipeline): Promise<boo
 describe('a backfill stopped mid-way', () => {
   it('fails nothing it leaves behind: ABORTED, the lease released by the status-change rule, and the next auto backfill ends as a from-scratch run', async () => {
     // Prepare
+    const trial = scenario('a backfill stopped mid-way, twice, then finished');
     const stage = 'validate';
     const expected = await fromScratch(stage);
     await restoreTables(sql);
@@ -527,6 +601,7 @@ describe('a backfill stopped mid-way', () => {
       expect(own.filter((event) => event.state.startsWith('Release Lease'))).toEqual([]);
       expect(own.filter((event) => event.state.startsWith('Run '))).toHaveLength(abortAfter);
       stopped.push(abortAfter);
+      injected(trial, 'stopped execution', 1);
       // The Task running when the stop came is not cancelled (nor is its Lambda in AWS): see whether
       // it commits after the lease was given back.
       if (inFlight !== undefined && (await settledAfterRelease(inFlight, code))) commitsAfterRelease++;
@@ -539,11 +614,127 @@ describe('a backfill stopped mid-way', () => {
     expect(plan.totals.dates).toBeGreaterThan(0);
     expect(await readLease(services)).toMatchObject({ holder: null });
     expect(await dumpOwned()).toEqual(expected);
-    figures.abortsRecovered += stopped.length;
-    figures.lines.push(
+    trial.recovered = true;
+    lines.push(
       `  ${stopped.length} aborts (after ${stopped.join(' and ')} stage Tasks), each lease released; ` +
         `then ${plan.totals.dates} dates / ${plan.totals.stageRuns} stage-runs finished the backfill; ` +
         `${commitsAfterRelease} in-flight stage Task(s) committed after the lease was released`,
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Issue 15: a paused cluster, and lost DynamoDB responses, in the middle of a backfill
+
+/**
+ * The services with `sql` failing with DatabaseStillResumingError on the calls numbered in
+ * `failing` (0-based), recording in `hit` the Task that was running each time.
+ */
+function pausedDatabase(
+  failing: ReadonlySet<number>,
+  hit: { readonly running: { state: string }; readonly states: string[]; calls: number },
+): LocalServices {
+  const fail = () => {
+    if (!failing.has(hit.calls++)) return false;
+    hit.states.push(hit.running.state);
+    return true;
+  };
+  const resuming = () =>
+    new DatabaseStillResumingError(
+      'The Aurora cluster was still resuming after 6 attempts; nothing was executed. Retry later.',
+    );
+  const paused: SqlClient = {
+    kind: sql.kind,
+    query: (text, params) => (fail() ? Promise.reject(resuming()) : sql.query(text, params)),
+    transaction: (work) => (fail() ? Promise.reject(resuming()) : sql.transaction(work)),
+    close: () => sql.close(),
+  };
+  return { ...services, deps: { ...services.deps, sql: paused } };
+}
+
+describe('a backfill while the Aurora cluster resumes', () => {
+  it('rides out DatabaseStillResumingError wherever it strikes (planning, Prepare Date, a stage, the lease): the Retry of every Task, then a from-scratch result', async () => {
+    // Prepare: three calls among the first 40 database calls of the backfill (about 80 in all) meet a paused cluster
+    const trial = scenario('a backfill while the Aurora cluster resumes');
+    const stage = 'summarize';
+    const expected = await fromScratch(stage);
+    await restoreTables(sql);
+    const failing = new Set<number>();
+    while (failing.size < 3) failing.add(random.int(0, 39));
+    const hit = { running: { state: '' }, states: [] as string[], calls: 0 };
+    const code = changedPipeline(stage, { armed: false, date: null, injected: 0 });
+    const paused = pausedDatabase(failing, hit);
+    const workflows = await LocalWorkflows.create(
+      { ...paused, deps: { ...paused.deps, pipeline: code } },
+      definitions,
+      {
+        pauseMs: 20,
+        onTask: (event) => {
+          events.push(event);
+          hit.running.state = event.state;
+        },
+      },
+    );
+
+    // Act
+    const plan = backfillOutput(await workflows.start('backfill', { mode: 'auto' }).done);
+
+    // Assess: it succeeded, freed the lease, fenced off its token, and wrote what the code computes
+    injected(trial, 'paused-database error', hit.states.length);
+    expect(hit.states).toHaveLength(3);
+    const lease = await readLease(services);
+    expect(lease).toMatchObject({ holder: null });
+    expect(await fenceToken()).toBe((lease?.token ?? Number.NaN) + 1);
+    expect(await dumpOwned()).toEqual(expected);
+    trial.recovered = true;
+    lines.push(
+      `  paused cluster: database calls ${[...failing].sort((a, b) => a - b).join(', ')} of ${hit.calls} failed with ` +
+        `DatabaseStillResumingError (in ${hit.states.join(', ')}), each Task retried; ` +
+        `${plan.totals.dates} dates / ${plan.totals.stageRuns} stage-runs finished`,
+    );
+  });
+});
+
+describe('a backfill whose lease writes lose their responses', () => {
+  it('acquires, renews and releases through lost PutItem responses: the lease ends free with the fence past its last token, and the result is a from-scratch run', async () => {
+    // Prepare: every renewal writes (no renew interval), and three of the first 20 PutItem answers are lost
+    const trial = scenario('a backfill whose lease writes lose their responses');
+    const stage = 'trend';
+    const expected = await fromScratch(stage);
+    await restoreTables(sql);
+    const lossy = lossyDynamoClient(services.dynamo.endpoint);
+    const lost = new Set<number>();
+    while (lost.size < 3) lost.add(random.int(0, 19));
+    lossy.losePuts(lost);
+    const leases = new LeaseService(
+      new DynamoDbLeaseStore({ client: lossy.client, tableName: LOCAL_LEASE_TABLE }),
+      { isRunning: async (executionId) => services.running.has(executionId) },
+      { renewIntervalMs: 0 },
+    );
+    const code = changedPipeline(stage, { armed: false, date: null, injected: 0 });
+    const workflows = await LocalWorkflows.create(
+      { ...services, deps: { ...services.deps, pipeline: code, leases } },
+      definitions,
+      { pauseMs: 20, onTask: (event) => events.push(event) },
+    );
+
+    // Act
+    const execution = workflows.start('backfill', { mode: 'auto' });
+    const plan = backfillOutput(await execution.done);
+
+    // Assess
+    injected(trial, 'lost DynamoDB response', lossy.lost);
+    expect(lossy.lost).toBeGreaterThan(0);
+    const lease = await readLease(services);
+    expect(lease).toMatchObject({ holder: null });
+    expect(await fenceToken()).toBe((lease?.token ?? Number.NaN) + 1);
+    expect(await dumpOwned()).toEqual(expected);
+    trial.recovered = true;
+    lossy.client.destroy();
+    lines.push(
+      `  lost DynamoDB responses: PutItem calls ${[...lost].sort((a, b) => a - b).join(', ')} planned, ${lossy.lost} landed ` +
+        `and lost their answer; ${plan.totals.dates} dates / ${plan.totals.stageRuns} stage-runs finished, ` +
+        `the lease free at token ${lease?.token} with the fence at ${await fenceToken()}`,
     );
   });
 });

@@ -239,14 +239,14 @@ describe('hindsight verify', () => {
       code: EXIT.usage,
       stdout: '',
       stderr: [
-        'Invalid sample: got "few"; expected a whole number of dates, e.g. 30.',
-        'Invalid stages.0: got "summarise"; expected one of collect, validate, summarize, trend, report.',
-        'Invalid to: got "2026-03-02"; expected a date on or after from (2026-03-10).',
+        'Invalid --sample: got "few"; expected a whole number of dates, e.g. 30.',
+        'Invalid --stage: got "summarise"; expected one of collect, validate, summarize, trend, report.',
+        'Invalid --to: got "2026-03-02"; expected a date on or after --from (2026-03-10).',
         'Nothing was changed.',
       ].join('\n'),
     });
     expect(seedAlone.stderr).toBe(
-      'Invalid seed: got "abc"; expected a seed only with sample (it draws the sample).\nNothing was changed.',
+      'Invalid --seed: got "abc"; expected a seed only with --sample (it draws the sample).\nNothing was changed.',
     );
     expect([seedAlone.code, unknownFlag.code]).toEqual([EXIT.usage, EXIT.usage]);
     expect(await checksum()).toEqual(before);

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { DynamoDbLeaseStore } from '../../lambdas/adapters/dynamodb-lease-store';
 import type { LeaseRecord } from '../../lambdas/engine/lease';
 import type { SqlExecutor } from '../../lambdas/engine/sql';
-import { LOCAL_LEASE_TABLE, type LocalServices } from '../../local/local-services';
+import type { LocalServices } from '../../local/local-services';
 
 /** Everything an input could have changed: every PostgreSQL table and the DynamoDB lease item. */
 export interface StateChecksum {
@@ -38,9 +37,9 @@ export async function databaseChecksum(
   return hash.digest('hex');
 }
 
-/** The lease item, read strongly consistent from the local lease table. */
+/** The lease record, read strongly consistent from the local lease store (dynalite, or the database with a URL). */
 export function readLease(services: LocalServices): Promise<LeaseRecord | undefined> {
-  return new DynamoDbLeaseStore({ client: services.dynamo.client, tableName: LOCAL_LEASE_TABLE }).read();
+  return services.leaseStore.read();
 }
 
 /** The state an input must leave untouched: the database checksum and the lease item. */

@@ -3,17 +3,16 @@
  * the pipeline or today's date. One place, so every entry refuses a bad input with the same words.
  */
 import { z } from 'zod';
-import { type IsoDate, isIsoDate, pastRangeProblems } from '../dates';
-import { type InputProblem, InvalidInputError } from '../errors';
+import { DATE_FORM, type IsoDate, pastRangeProblems } from '../dates';
+import { type FieldNames, fieldName, type InputProblem, InvalidInputError } from '../errors';
 import { IDENTIFIER, IDENTIFIER_FORM, type Pipeline } from '../pipeline';
+import { isoDate } from '../schemas';
 
 /** `auto`: the ledger decides each date's stages; `explicit`: every date of a range reruns the stages asked for. */
 export type BackfillMode = 'auto' | 'explicit';
 
 const FIELDS = ['mode', 'from', 'to', 'startStage', 'stages', 'dryRun'] as const;
 const STAGES_FORM = 'a list of stage names, e.g. ["transform"]';
-const DATE_FORM = 'a real calendar date written as YYYY-MM-DD, e.g. 2026-01-31';
-const EXPLICIT_NEEDS = 'explicit mode needs from, to and startStage or stages';
 
 /**
  * The backfill input, as typed in the console, passed by the CLI or sent by the after-deploy
@@ -22,8 +21,8 @@ const EXPLICIT_NEEDS = 'explicit mode needs from, to and startStage or stages';
  */
 export const BackfillRequestSchema = z.strictObject({
   mode: z.enum(['auto', 'explicit'], { error: '"auto" or "explicit"' }).optional(),
-  from: z.string({ error: DATE_FORM }).refine(isIsoDate, { error: DATE_FORM }).optional(),
-  to: z.string({ error: DATE_FORM }).refine(isIsoDate, { error: DATE_FORM }).optional(),
+  from: isoDate.optional(),
+  to: isoDate.optional(),
   // Stage names reach SQL and state names: no metacharacters even before the pipeline is known.
   startStage: z.string({ error: IDENTIFIER_FORM }).regex(IDENTIFIER, { error: IDENTIFIER_FORM }).optional(),
   stages: z
@@ -55,14 +54,19 @@ export type ParsedBackfillInput =
 /**
  * Validates a backfill input against the schema, the pipeline's stages and `today` (dates up to
  * yesterday, ranges of at most `maxDays`). Collects every problem and throws one InvalidInputError.
+ * `names` spells the fields as the entry point does: the console's JSON fields by default, the
+ * CLI's flags (`--from`, `--start-stage`) for the CLI, which builds this same input from them.
  */
 export function parseBackfillInput(
   raw: unknown,
   pipeline: Pipeline,
   today: IsoDate,
   maxDays: number,
+  names?: FieldNames,
 ): ParsedBackfillInput {
   const stageForm = `one of ${pipeline.names.join(', ')}`;
+  const n = (field: string) => fieldName(field, names);
+  const explicitNeeds = `explicit mode needs ${n('from')}, ${n('to')} and ${n('startStage')} or ${n('stages')}`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     const example = pipeline.names[Math.min(1, pipeline.names.length - 1)];
     throw InvalidInputError.of(
@@ -74,6 +78,8 @@ export function parseBackfillInput(
   const given = new Map(Object.entries(raw));
   const problems: InputProblem[] = [];
   const forms = { from: DATE_FORM, to: DATE_FORM, startStage: stageForm };
+  const problem = (field: string, value: unknown, accepted: string) =>
+    problems.push({ field: n(field), value, accepted });
   const stagesForm = `a list of stage names, each ${stageForm}`;
 
   const result = BackfillRequestSchema.safeParse(raw);
@@ -81,21 +87,17 @@ export function parseBackfillInput(
     for (const issue of result.error.issues) {
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) {
-          problems.push({
-            field: key,
-            value: given.get(key),
-            accepted: `only the fields ${FIELDS.join(', ')}`,
-          });
+          problem(key, given.get(key), `only the fields ${FIELDS.map(n).join(', ')}`);
         }
         continue;
       }
       // The schema's messages are the accepted forms; only the stage list needs the pipeline.
       const field = String(issue.path[0]);
-      problems.push({
+      problem(
         field,
-        value: given.get(field),
-        accepted: field === 'startStage' ? stageForm : field === 'stages' ? stagesForm : issue.message,
-      });
+        given.get(field),
+        field === 'startStage' ? stageForm : field === 'stages' ? stagesForm : issue.message,
+      );
     }
   }
 
@@ -111,39 +113,35 @@ export function parseBackfillInput(
   const resolvedMode: BackfillMode = mode ?? (stagesGiven ? 'explicit' : 'auto');
 
   if (startStage !== undefined && !pipeline.names.includes(startStage)) {
-    problems.push({ field: 'startStage', value: startStage, accepted: stageForm });
+    problem('startStage', startStage, stageForm);
   }
   const unknown = (stages ?? []).filter((stage) => !pipeline.names.includes(stage));
-  if (unknown.length > 0) problems.push({ field: 'stages', value: stages, accepted: stagesForm });
+  if (unknown.length > 0) problem('stages', stages, stagesForm);
   if (given.get('startStage') !== undefined && given.get('stages') !== undefined) {
-    problems.push({
-      field: 'stages',
-      value: given.get('stages'),
-      accepted: 'nothing when startStage is given: one or the other (startStage X is stages [X])',
-    });
+    problem(
+      'stages',
+      given.get('stages'),
+      `nothing when ${n('startStage')} is given: one or the other (${n('startStage')} X is ${n('stages')} [X])`,
+    );
   }
   if (resolvedMode === 'auto') {
     for (const field of ['startStage', 'stages'] as const) {
       if (given.get(field) === undefined) continue;
-      problems.push({
+      problem(
         field,
-        value: given.get(field),
-        accepted: `nothing in auto mode, which finds each date's stages (remove ${field}, or set mode to "explicit")`,
-      });
+        given.get(field),
+        `nothing in auto mode, which finds each date's stages (remove ${n(field)}, or set mode to "explicit")`,
+      );
     }
   }
   if (resolvedMode === 'explicit') {
     for (const field of ['from', 'to'] as const) {
-      if (given.get(field) === undefined) {
-        problems.push({ field, value: undefined, accepted: `${forms[field]} (${EXPLICIT_NEEDS})` });
-      }
+      if (given.get(field) === undefined) problem(field, undefined, `${forms[field]} (${explicitNeeds})`);
     }
-    if (!stagesGiven) {
-      problems.push({ field: 'startStage', value: undefined, accepted: `${stageForm} (${EXPLICIT_NEEDS})` });
-    }
+    if (!stagesGiven) problem('startStage', undefined, `${stageForm} (${explicitNeeds})`);
   }
   problems.push(
-    ...pastRangeProblems({ from, to }, today, maxDays, 'a backfill covers', '; split a longer one'),
+    ...pastRangeProblems({ from, to }, today, maxDays, 'a backfill covers', '; split a longer one', names),
   );
   if (problems.length > 0) throw new InvalidInputError(problems);
 

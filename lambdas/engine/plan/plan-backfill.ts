@@ -1,5 +1,5 @@
 import { addDays, dateRange, daysBetween, type IsoDate } from '../dates';
-import { InvalidInputError } from '../errors';
+import { type FieldNames, fieldName, InvalidInputError } from '../errors';
 import type { LedgerEntry } from '../ledger';
 import type { Pipeline } from '../pipeline';
 import { type Transition, transitionsFor } from '../transition';
@@ -28,6 +28,8 @@ export interface PlanBackfillRequest {
    * without a range covers them too, so a date whose daily run wrote nothing is planned as missing.
    */
   readonly due?: { readonly from: IsoDate; readonly to: IsoDate } | null;
+  /** How the entry point spells the input's fields, for its refusals: the CLI's flags; the JSON fields by default. */
+  readonly names?: FieldNames;
 }
 
 /** One date of a plan: it reruns exactly `stages`, in pipeline order. */
@@ -73,12 +75,13 @@ export function planBackfill(request: PlanBackfillRequest): BackfillPlan {
     pipeline,
     today,
     maxDays,
+    request.names,
   );
   const index = indexLedger(pipeline, request.ledger);
   const plan =
     input.mode === 'explicit'
-      ? planExplicit(index, input)
-      : planAuto(index, input, maxDays, dueUpTo(request.due ?? null, addDays(today, -1)));
+      ? planExplicit(index, input, request.names)
+      : planAuto(index, input, maxDays, dueUpTo(request.due ?? null, addDays(today, -1)), request.names);
   const transitions = request.transitions ?? [];
   if (transitions.length === 0) return plan;
   const none = new Set<string>();
@@ -101,6 +104,7 @@ function planAuto(
   input: { from?: IsoDate; to?: IsoDate },
   maxDays: number,
   due: { from: IsoDate; to: IsoDate } | null,
+  names?: FieldNames,
 ): BackfillPlan {
   const { pipeline } = index;
   const range = autoRange(index, input, due);
@@ -119,11 +123,11 @@ function planAuto(
   if (first !== undefined && last !== undefined && daysBetween(first, last) + 1 > maxDays) {
     const days = daysBetween(first, last) + 1;
     throw InvalidInputError.of(
-      input.from === undefined ? 'from' : 'to',
+      fieldName(input.from === undefined ? 'from' : 'to', names),
       undefined,
       `a date: without it, auto mode reruns dates from ${first} to ${last} (${days} days), more than ` +
         `the maximum of ${maxDays} days one backfill covers; backfill it in parts, the first with ` +
-        `from ${first} and to ${addDays(first, maxDays - 1)}`,
+        `${fieldName('from', names)} ${first} and ${fieldName('to', names)} ${addDays(first, maxDays - 1)}`,
     );
   }
   return finish('auto', from, to, dates, pipeline);
@@ -166,6 +170,7 @@ function later(a: IsoDate | null, b: IsoDate | null): IsoDate | null {
 function planExplicit(
   index: LedgerIndex,
   input: { from: IsoDate; to: IsoDate; stages: readonly string[]; stagesField: 'startStage' | 'stages' },
+  names?: FieldNames,
 ): BackfillPlan {
   const { pipeline } = index;
   const stages = pipeline.downstreamOf(input.stages);
@@ -179,11 +184,15 @@ function planExplicit(
       const unrun = range.filter((date) => !ran.has(date));
       if (unrun.length === 0) continue;
       const others = unrun.length > 1 ? ` (and ${unrun.length - 1} other dates)` : '';
+      const missing = `${stage} reads ${before}, which has not run for ${unrun[0]}${others}`;
+      const auto = `or use ${names?.mode ?? 'mode "auto"'}, which plans this for you`;
       throw InvalidInputError.of(
-        input.stagesField,
+        fieldName(input.stagesField, names),
         requested,
-        `stages whose inputs have run on every date of the range, but ${stage} reads ${before}, which has not run for ${unrun[0]}${others}: ` +
-          `include ${before}, or use mode "auto", which plans this for you`,
+        input.stagesField === 'startStage'
+          ? `a stage whose inputs have run on every date of the range, but ${missing}: start from ${before} ` +
+              `(or a stage upstream of it), ${auto}`
+          : `stages whose inputs have run on every date of the range, but ${missing}: include ${before}, ${auto}`,
       );
     }
   }

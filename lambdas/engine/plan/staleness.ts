@@ -154,7 +154,10 @@ export function cellState(reasons: readonly StaleReason[]): CellState {
 /** Date → which stages (by pipeline index) rerun on it. */
 type PlannedSets = ReadonlyMap<IsoDate, readonly boolean[]>;
 
-function plannedSets(pipeline: Pipeline, planned: ReadonlyMap<IsoDate, readonly string[]> | undefined): PlannedSets {
+function plannedSets(
+  pipeline: Pipeline,
+  planned: ReadonlyMap<IsoDate, readonly string[]> | undefined,
+): PlannedSets {
   return new Map(
     [...(planned ?? [])].map(([date, stages]) => {
       const set = pipeline.names.map(() => false);
@@ -182,7 +185,9 @@ function inputsByIndex(pipeline: Pipeline): readonly (readonly { index: number; 
   let cached = inputIndices.get(pipeline);
   if (cached === undefined) {
     cached = pipeline.names.map((name) =>
-      pipeline.inputsOf(name).map((input) => ({ index: pipeline.indexOf(input.stage), lookbackDays: input.lookbackDays })),
+      pipeline
+        .inputsOf(name)
+        .map((input) => ({ index: pipeline.indexOf(input.stage), lookbackDays: input.lookbackDays })),
     );
     inputIndices.set(pipeline, cached);
   }

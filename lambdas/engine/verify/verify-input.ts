@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { type IsoDate, pastRangeProblems } from '../dates';
-import { type InputProblem, InvalidInputError } from '../errors';
+import { type FieldNames, fieldName, type InputProblem, InvalidInputError } from '../errors';
 import { IDENTIFIER, IDENTIFIER_FORM, type Pipeline } from '../pipeline';
 import { isoDate } from '../schemas';
 
@@ -49,12 +49,14 @@ export interface VerifyRequest {
 /**
  * Validates a verify input against the schema, the pipeline's stages and `today` (dates up to
  * yesterday, a range and a sample of at most `maxDays`). Collects every problem and throws once.
+ * `names` spells the fields as the entry point does (the CLI's flags); the JSON fields by default.
  */
 export function parseVerifyInput(
   raw: unknown,
   pipeline: Pipeline,
   today: IsoDate,
   maxDays: number,
+  names?: FieldNames,
 ): VerifyRequest {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw InvalidInputError.of(
@@ -66,28 +68,23 @@ export function parseVerifyInput(
   const given = new Map(Object.entries(raw));
   const problems: InputProblem[] = [];
   const stageForm = `one of ${pipeline.names.join(', ')}`;
+  const n = (field: string) => fieldName(field, names);
+  const problem = (field: string, value: unknown, accepted: string) =>
+    problems.push({ field: n(field), value, accepted });
 
   const result = VerifyRequestSchema.safeParse(raw);
   if (!result.success) {
     for (const issue of result.error.issues) {
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) {
-          problems.push({
-            field: key,
-            value: given.get(key),
-            accepted: `only the fields ${FIELDS.join(', ')}`,
-          });
+          problem(key, given.get(key), `only the fields ${FIELDS.map(n).join(', ')}`);
         }
         continue;
       }
       const field = issue.path.map(String).join('.');
       const [top, index] = issue.path;
       const value = index === undefined ? given.get(String(top)) : valueAt(given.get(String(top)), index);
-      problems.push({
-        field,
-        value,
-        accepted: top === 'stages' && index !== undefined ? stageForm : issue.message,
-      });
+      problem(field, value, top === 'stages' && index !== undefined ? stageForm : issue.message);
     }
   }
 
@@ -99,26 +96,19 @@ export function parseVerifyInput(
   const seed = parsed(shape.seed.safeParse(given.get('seed')));
 
   if (stages !== undefined) {
-    if (stages.length === 0)
-      problems.push({ field: 'stages', value: stages, accepted: `at least one stage, ${stageForm}` });
+    if (stages.length === 0) problem('stages', stages, `at least one stage, ${stageForm}`);
     stages.forEach((stage, i) => {
-      if (!pipeline.names.includes(stage))
-        problems.push({ field: `stages.${i}`, value: stage, accepted: stageForm });
-      else if (stages.indexOf(stage) < i)
-        problems.push({ field: `stages.${i}`, value: stage, accepted: 'each stage once' });
+      if (!pipeline.names.includes(stage)) problem(`stages.${i}`, stage, stageForm);
+      else if (stages.indexOf(stage) < i) problem(`stages.${i}`, stage, 'each stage once');
     });
   }
   if (sample !== undefined && (!Number.isInteger(sample) || sample < 1 || sample > maxDays)) {
-    problems.push({ field: 'sample', value: sample, accepted: sampleForm(maxDays) });
+    problem('sample', sample, sampleForm(maxDays));
   }
   if (given.get('seed') !== undefined && given.get('sample') === undefined) {
-    problems.push({
-      field: 'seed',
-      value: given.get('seed'),
-      accepted: 'a seed only with sample (it draws the sample)',
-    });
+    problem('seed', given.get('seed'), `a seed only with ${n('sample')} (it draws the sample)`);
   }
-  problems.push(...pastRangeProblems({ from, to }, today, maxDays, 'verify covers'));
+  problems.push(...pastRangeProblems({ from, to }, today, maxDays, 'verify covers', '', names));
   if (problems.length > 0) throw new InvalidInputError(problems);
 
   return {
