@@ -209,8 +209,7 @@ describe('the daily run, before its first stage', () => {
       // Assess
       expect(error).toBe('EarlierDatesStaleError');
       expect(cause).toContain(
-        '2026-01-06 (1 date): rerun from collect, read by trend; ' +
-          'why: collect has not run',
+        '2026-01-06 (1 date): rerun from collect, read by trend; why: collect has not run',
       );
       await expectNothingWritten(session, before, daily.executionId);
 
