@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { HindsightError } from '../lambdas/engine/errors';
 import { HANDLERS, type HandlerName } from '../lambdas/workflow/handlers';
-import { handleLease, type StepDependencies } from '../lambdas/workflow/steps';
+import { handleLease } from '../lambdas/workflow/lease-steps';
+import type { StepDependencies } from '../lambdas/workflow/steps';
 import type { WorkflowKind } from '../lib/state-machine';
 import type { JsonValue, WorkflowDefinitions } from '../lib/workflow-definitions';
 import { FAKE_ENVIRONMENT } from '../lib/workflow-definitions';

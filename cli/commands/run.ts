@@ -5,7 +5,7 @@ import { addDays, dateRange, daysBetween, type IsoDate, isIsoDate } from '../../
 import type { Pipeline } from '../../lambdas/engine/pipeline';
 import { isoDate, parseInput } from '../../lambdas/engine/schemas';
 import { readLedger } from '../../lambdas/ledger/ledger-store';
-import { checkDailyDate } from '../../lambdas/workflow/steps';
+import { checkDailyDate } from '../../lambdas/workflow/resolve-date';
 import type { CommandContext } from '../command-context';
 import { CATCH_UP_DAYS, checkTargetOptions, definedOnly, FLAG_NAMES } from '../command-context';
 import { type CliIo, describeFailure, RunFailedError } from '../io';

@@ -1,5 +1,6 @@
 import { LeaseHeldError } from '../engine/errors';
-import { handleLease, type StepDependencies } from '../workflow/steps';
+import { handleLease } from '../workflow/lease-steps';
+import type { StepDependencies } from '../workflow/steps';
 import { awsDependencies } from './aws-dependencies';
 import {
   type LogFields,

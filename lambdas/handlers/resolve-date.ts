@@ -1,4 +1,5 @@
-import { resolveDate, type StepDependencies } from '../workflow/steps';
+import { resolveDate } from '../workflow/resolve-date';
+import type { StepDependencies } from '../workflow/steps';
 import { awsDependencies } from './aws-dependencies';
 import { type Observer, powertoolsObserver, textAt, withObservability } from './observability';
 

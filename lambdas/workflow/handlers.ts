@@ -3,11 +3,12 @@
  * a Task state the step it runs. The CDK functions (lib/functions.ts), the local runtime's Task
  * bindings (local/local-workflows.ts) and the bench's bundles all follow this one list.
  */
+
+import { handleLease } from './lease-steps';
+import { resolveDate } from './resolve-date';
 import {
   checkEarlierDates,
-  handleLease,
   prepareDate,
-  resolveDate,
   runStageTask,
   type StepDependencies,
   validateAndPlan,

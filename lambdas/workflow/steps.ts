@@ -4,20 +4,13 @@
  * (Data API and DynamoDB in AWS, PGlite or PostgreSQL and dynalite on a laptop).
  */
 import { z } from 'zod';
-import { addDays, dateOf, dateProblem, earliestDailyDate, type IsoDate } from '../engine/dates';
-import {
-  EarlierDatesStaleError,
-  type FieldNames,
-  fieldName,
-  HindsightError,
-  InvalidInputError,
-} from '../engine/errors';
-import { type LeaseService, toLeaseGrant } from '../engine/lease';
+import { dateOf } from '../engine/dates';
+import { EarlierDatesStaleError, type FieldNames, HindsightError, InvalidInputError } from '../engine/errors';
+import type { LeaseService } from '../engine/lease';
 import type { Pipeline } from '../engine/pipeline';
 import {
   type BackfillPlan,
   dependencyConflicts,
-  dependencyReach,
   dependencyReadRange,
   dependencyWindow,
   formatDependencyConflicts,
@@ -31,7 +24,7 @@ import type { SqlClient } from '../engine/sql';
 import type { PipelineParams } from '../engine/stage';
 import type { Transition } from '../engine/transition';
 import { PLAN_RETENTION_DAYS, readPlannedDateAndPrevious, saveBackfillPlan } from '../ledger/backfill-plans';
-import { readDueRange, readHistoryStart, recordDueDate } from '../ledger/due-dates';
+import { readDueRange } from '../ledger/due-dates';
 import { raiseFence } from '../ledger/fence';
 import {
   readAppliedTransitions,
@@ -43,13 +36,8 @@ import {
 import type {
   BackfillPlanResult,
   CheckEarlierDatesInput,
-  DailyInput,
   EarlierDatesChecked,
-  ExecutionStatusChange,
-  LeaseGrant,
-  LeaseRequest,
   PreparedDate,
-  ResolvedDate,
   StageTaskInput,
   StageTaskResult,
 } from './contracts';
@@ -67,196 +55,6 @@ export interface StepDependencies {
   /** The longest range a backfill may cover, in days. */
   readonly maxBackfillDays: number;
   readonly now: () => Date;
-}
-
-const dailyInputSchema = z.strictObject(
-  {
-    date: isoDate.optional(),
-    scheduledTime: z.iso.datetime({ error: 'an ISO-8601 instant such as 2026-01-31T02:00:00Z' }).optional(),
-    extendHistory: z.boolean({ error: 'true or false' }).optional(),
-  },
-  { error: 'an object: {} or {"date": "YYYY-MM-DD"}' },
-);
-
-/**
- * "Resolve Date": an explicit date wins; otherwise the day before the scheduled time (or now). The
- * date is refused when it lies before the history start minus the dependency reach, or more than
- * `maxBackfillDays` back, unless the input says `"extendHistory": true`: a mistyped date would
- * otherwise be due forever, and every auto plan would cover the years from it. The date is recorded
- * as due, so the auto plan reaches it even when this run writes nothing (it gives up waiting for the
- * lease, or is refused because earlier dates are stale).
- */
-export async function resolveDate(
-  deps: Pick<StepDependencies, 'now' | 'sql' | 'pipeline' | 'maxBackfillDays'>,
-  raw: unknown,
-): Promise<ResolvedDate> {
-  const input: DailyInput = parseInput(dailyInputSchema, raw);
-  const resolved = dailyRunDate(deps.now(), input);
-  if (!input.extendHistory) {
-    await checkDailyDate(deps, resolved.date, {
-      field: input.date === undefined ? 'scheduledTime' : 'date',
-      value: input.date ?? input.scheduledTime,
-    });
-  }
-  await recordDueDate(deps.sql, resolved.date);
-  return resolved;
-}
-
-/** The date a daily run is for, from its input and the clock: a date, in 1900 or later, up to yesterday. */
-function dailyRunDate(now: Date, input: DailyInput): ResolvedDate {
-  const today = dateOf(now);
-  if (input.date !== undefined) {
-    if (input.date >= today) {
-      throw InvalidInputError.of(
-        'date',
-        input.date,
-        `a date up to yesterday (${addDays(today, -1)}); a day is processed once it is over`,
-      );
-    }
-    return { date: input.date };
-  }
-  const reference = input.scheduledTime === undefined ? now : new Date(input.scheduledTime);
-  const date = addDays(dateOf(reference), -1);
-  // The day before the instant, checked as any date is: an instant in 1900-01-01 would give 1899-12-31.
-  const problem = dateProblem(date);
-  if (problem !== null) {
-    throw InvalidInputError.of('scheduledTime', input.scheduledTime, `${SCHEDULED_DATE} ${problem}`);
-  }
-  if (date >= today) {
-    throw InvalidInputError.of(
-      'scheduledTime',
-      input.scheduledTime,
-      `an instant up to now (${now.toISOString()})`,
-    );
-  }
-  return { date };
-}
-
-/** How a refusal of `scheduledTime` words its date: the run is for the day before the instant. */
-const SCHEDULED_DATE = 'an instant whose day before, the date of the run, is';
-
-/**
- * How far back a daily run may go without opting in: from the history start (the first date of the
- * ledger or of the due dates) minus the pipeline's dependency reach, and at most `maxBackfillDays`.
- */
-export async function dailyDateBound(
-  deps: Pick<StepDependencies, 'sql' | 'pipeline' | 'maxBackfillDays' | 'now'>,
-) {
-  return earliestDailyDate(
-    dateOf(deps.now()),
-    deps.maxBackfillDays,
-    await readHistoryStart(deps.sql),
-    dependencyReach(deps.pipeline),
-  );
-}
-
-/**
- * Refuses `date` when it is earlier than `dailyDateBound` allows, naming the field it came from
- * (`date`, `scheduledTime`; a CLI's flag through `names`) and how to opt in (`"extendHistory": true`;
- * the CLI's `--extend-history`).
- */
-export async function checkDailyDate(
-  deps: Pick<StepDependencies, 'sql' | 'pipeline' | 'maxBackfillDays' | 'now'>,
-  date: IsoDate,
-  source: { readonly field: string; readonly value: unknown; readonly names?: FieldNames },
-): Promise<void> {
-  const bound = await dailyDateBound(deps);
-  if (date >= bound.earliest) return;
-  const form = `a date from ${bound.earliest} on: ${bound.why}`;
-  throw InvalidInputError.of(
-    fieldName(source.field, source.names),
-    source.value,
-    `${source.field === 'scheduledTime' ? `${SCHEDULED_DATE} ${form}` : form}. To run an earlier date on ` +
-      `purpose, add ${source.names?.extendHistory ?? '"extendHistory": true'} ` +
-      '(every auto backfill then covers the dates from it on)',
-  );
-}
-
-const leaseRequestSchema = z.strictObject(
-  {
-    action: z.enum(['acquire', 'renew', 'release'], { error: 'one of acquire, renew, release' }),
-    kind: z.enum(['daily', 'backfill'], { error: 'one of daily, backfill' }),
-    executionId,
-    token: fenceToken.optional(),
-  },
-  { error: 'an object like {"action": "acquire", "kind": "daily", "executionId": "arn:…"}' },
-);
-
-/** The lease Lambda: "Acquire Lease", "Renew Lease", "Release Lease", and release on abort. */
-export async function handleLease(
-  deps: StepDependencies,
-  raw: unknown,
-): Promise<LeaseGrant | { released: boolean; holderRunning?: true }> {
-  if (isStatusChange(raw)) return releaseAfterAbort(deps, raw);
-  const request: LeaseRequest = parseInput(leaseRequestSchema, raw);
-  const now = deps.now().getTime();
-  switch (request.action) {
-    case 'acquire': {
-      const lease = await deps.leases.acquire(request.kind, request.executionId, now);
-      // A new owner moves the fence at once, so a displaced holder cannot commit even before
-      // the new owner's first stage does.
-      await raiseFence(deps.sql, lease.token);
-      return toLeaseGrant(lease);
-    }
-    case 'renew': {
-      if (request.token === undefined)
-        throw InvalidInputError.of('token', undefined, 'the token returned by acquire');
-      return toLeaseGrant(await deps.leases.renew(request.executionId, request.token, now));
-    }
-    case 'release':
-      return release(deps, request.executionId, request.token);
-  }
-}
-
-function isStatusChange(raw: unknown): raw is ExecutionStatusChange {
-  if (raw === null || typeof raw !== 'object' || !('detail' in raw)) return false;
-  const detail = raw.detail;
-  return detail !== null && typeof detail === 'object' && 'executionArn' in detail;
-}
-
-/**
- * A stopped execution runs no Catch: the status-change rule releases the lease it still holds. The
- * event may come late, after a redrive made the execution run again under the same ARN: the lease
- * is released only while Step Functions says the execution is not running, and only the lease it
- * was seen holding (`LeaseService.releaseEnded`).
- */
-async function releaseAfterAbort(
-  deps: StepDependencies,
-  event: ExecutionStatusChange,
-): Promise<{ released: boolean; holderRunning?: true }> {
-  const holder = parseInput(executionId, event.detail.executionArn, 'detail.executionArn');
-  const result = await deps.leases.releaseEnded(holder);
-  await fenceOffReleased(deps, result);
-  return result.holderRunning ? { released: false, holderRunning: true } : { released: result.released };
-}
-
-/**
- * Releases the lease and moves the fence past its token, so a late Task of the releasing
- * execution (a redrive, a zombie) cannot commit while nobody holds the lease.
- */
-async function release(
-  deps: StepDependencies,
-  holder: string,
-  token?: number,
-): Promise<{ released: boolean }> {
-  const result = await deps.leases.release(holder, token);
-  await fenceOffReleased(deps, result);
-  return { released: result.released };
-}
-
-/**
- * Idempotent end to end: the fence goes past the released token when this call released it, and
- * also when it released nothing but finds the lease free, since then an earlier attempt (whose
- * answer was lost, or which failed before its fence raise) or another release freed it, and a free
- * lease's last token must be dead. Raising never lowers the fence, so repeating it is harmless.
- */
-async function fenceOffReleased(
-  deps: StepDependencies,
-  result: { readonly released: boolean; readonly token?: number; readonly holderRunning?: true },
-): Promise<void> {
-  if (result.holderRunning) return;
-  const released = result.released ? result.token : await deps.leases.freeToken();
-  if (released !== undefined) await raiseFence(deps.sql, released + 1);
 }
 
 const checkEarlierDatesSchema = z.strictObject(

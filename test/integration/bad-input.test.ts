@@ -13,13 +13,8 @@ import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { dateOf } from '../../lambdas/engine/dates';
-import {
-  checkEarlierDates,
-  handleLease,
-  prepareDate,
-  runStageTask,
-  validateAndPlan,
-} from '../../lambdas/workflow/steps';
+import { handleLease } from '../../lambdas/workflow/lease-steps';
+import { checkEarlierDates, prepareDate, runStageTask, validateAndPlan } from '../../lambdas/workflow/steps';
 import type { JsonValue, WorkflowDefinitions } from '../../lib/workflow-definitions';
 import { type LocalServices, openLocalServices } from '../../local/local-services';
 import { type ExecutionOutcome, LocalWorkflows } from '../../local/local-workflows';

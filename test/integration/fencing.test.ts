@@ -1,8 +1,9 @@
 import { StaleFenceTokenError } from '../../lambdas/engine/errors';
 import { LeaseService } from '../../lambdas/engine/lease';
 import type { SqlClient } from '../../lambdas/engine/sql';
+import { handleLease } from '../../lambdas/workflow/lease-steps';
 import { runStage } from '../../lambdas/workflow/stage-runner';
-import { handleLease, type StepDependencies } from '../../lambdas/workflow/steps';
+import type { StepDependencies } from '../../lambdas/workflow/steps';
 import { pipeline } from '../fixtures/pipelines/meters';
 import { databaseKinds, dumpTables } from '../support/databases';
 import { MemoryLeaseStore } from '../support/memory-lease-store';

@@ -19,10 +19,10 @@ import {
 } from '../../lambdas/engine/lease';
 import type { SqlClient } from '../../lambdas/engine/sql';
 import { saveBackfillPlan } from '../../lambdas/ledger/backfill-plans';
+import { handleLease } from '../../lambdas/workflow/lease-steps';
 import { runStage } from '../../lambdas/workflow/stage-runner';
 import {
   checkEarlierDates,
-  handleLease,
   prepareDate,
   runStageTask,
   type StepDependencies,

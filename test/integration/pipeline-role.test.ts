@@ -14,11 +14,11 @@ import {
 } from '../../lambdas/ledger/migrator';
 import { grantPipelineRole, PipelineRoleError } from '../../lambdas/ledger/pipeline-role';
 import { type AfterDeployResult, afterDeploy } from '../../lambdas/workflow/after-deploy';
+import { handleLease } from '../../lambdas/workflow/lease-steps';
+import { resolveDate } from '../../lambdas/workflow/resolve-date';
 import {
   checkEarlierDates,
-  handleLease,
   prepareDate,
-  resolveDate,
   runStageTask,
   type StepDependencies,
   validateAndPlan,
