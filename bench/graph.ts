@@ -17,13 +17,12 @@
 import { pipeline as shop } from '../examples/shop';
 import { dateRange, type IsoDate } from '../lambdas/engine/dates';
 import type { Pipeline } from '../lambdas/engine/pipeline';
-import { definePipeline } from '../lambdas/engine/pipeline';
 import { planBackfill } from '../lambdas/engine/plan';
-import { defineStage } from '../lambdas/engine/stage';
 import { synthesizeWorkflowDefinitions } from '../lib/workflow-definitions';
 import { SHOP } from '../test/support/fixture-pipelines';
 import { mapProcessor, PRICE_PER_TRANSITION, walkSuccessPath } from './cost';
 import { progress } from './measure';
+import { bumped } from './planner';
 import { formatTable, int, ms, percent, usd } from './table';
 import { SimulatedLedger } from './work-saved';
 
@@ -62,13 +61,6 @@ export interface GraphResult {
     readonly savedVsFull: number;
     readonly savedVsChain: number;
   }[];
-}
-
-/** The pipeline with one stage's version raised, as a code change would. */
-function bumped(pipeline: Pipeline, stage: string): Pipeline {
-  return definePipeline(
-    pipeline.stages.map((s) => (s.name === stage ? defineStage({ ...s, version: s.version + 1 }) : s)),
-  );
 }
 
 function history(pipeline: Pipeline, from: IsoDate, to: IsoDate): SimulatedLedger {

@@ -196,20 +196,19 @@ function atLeastOnce() {
 
 /** The verify handler's `VerifyDifferences` count: cells a Verify execution found differing or could not recompute. */
 export function verifyDifferences(period: Duration): Metric {
-  return new Metric({
-    namespace: METRIC_NAMESPACE,
-    metricName: METRIC_NAMES.verifyDifferences,
-    dimensionsMap: { [METRIC_DIMENSIONS.service]: SERVICE_NAME },
-    statistic: Stats.SUM,
-    period,
-  });
+  return serviceSum(METRIC_NAMES.verifyDifferences, period);
 }
 
 /** The after-deploy handler's `AfterDeployPlanRefused`: 1 when it reported a refused plan instead of failing the deploy. */
 export function afterDeployPlanRefused(period: Duration): Metric {
+  return serviceSum(METRIC_NAMES.afterDeployPlanRefused, period);
+}
+
+/** The sum of a metric the handlers emit with the service dimension only. */
+function serviceSum(metricName: string, period: Duration): Metric {
   return new Metric({
     namespace: METRIC_NAMESPACE,
-    metricName: METRIC_NAMES.afterDeployPlanRefused,
+    metricName,
     dimensionsMap: { [METRIC_DIMENSIONS.service]: SERVICE_NAME },
     statistic: Stats.SUM,
     period,

@@ -4,7 +4,7 @@
  */
 import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DataApiSqlClient } from '../../lambdas/adapters/data-api-sql';
+import type { DataApiSqlClient } from '../../lambdas/adapters/data-api-sql';
 import { SqlResultTooLargeError } from '../../lambdas/engine/sql';
 import { LEDGER_PAGE_ROWS, readAppliedTransitions, readLedger } from '../../lambdas/ledger/ledger-store';
 import { loadMigrations, migrate } from '../../lambdas/ledger/migrator';
@@ -33,12 +33,7 @@ async function fillLedger(days: number, inputDays: number): Promise<void> {
 beforeAll(async () => {
   database = await DataApiEmulator.create();
   database.route(rds);
-  sql = new DataApiSqlClient({
-    resourceArn: 'arn:aws:rds:eu-west-1:123456789012:cluster:hindsight',
-    secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hindsight-AbCdEf',
-    database: 'hindsight',
-    client: new RDSDataClient({ region: 'eu-west-1' }),
-  });
+  sql = database.sqlClient();
   await migrate(sql, loadMigrations(METERS.migrationsDirectory));
 });
 

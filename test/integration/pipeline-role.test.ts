@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Client } from 'pg';
-import { DataApiSqlClient } from '../../lambdas/adapters/data-api-sql';
+import type { DataApiSqlClient } from '../../lambdas/adapters/data-api-sql';
 import { PostgresSqlClient } from '../../lambdas/adapters/postgres-sql';
 import { LeaseService } from '../../lambdas/engine/lease';
 import type { SqlClient } from '../../lambdas/engine/sql';
@@ -323,12 +323,7 @@ describe('The pipeline role through the Data API (emulated on PGlite)', () => {
   beforeAll(async () => {
     database = await DataApiEmulator.create();
     database.route(rds);
-    sql = new DataApiSqlClient({
-      resourceArn: 'arn:aws:rds:eu-west-1:123456789012:cluster:hindsight',
-      secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hindsight-AbCdEf',
-      database: 'hindsight',
-      client: new RDSDataClient({ region: 'eu-west-1' }),
-    });
+    sql = database.sqlClient();
     await migrate(sql, loadMigrations(METERS.migrationsDirectory));
   });
   afterAll(async () => {

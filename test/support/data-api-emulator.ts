@@ -21,7 +21,7 @@ import {
   type ExecuteStatementCommandInput,
   type ExecuteStatementCommandOutput,
   type Field,
-  type RDSDataClient,
+  RDSDataClient,
   RollbackTransactionCommand,
   type RollbackTransactionCommandOutput,
   type SqlParameter,
@@ -29,6 +29,7 @@ import {
 } from '@aws-sdk/client-rds-data';
 import { PGlite } from '@electric-sql/pglite';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
+import { DataApiSqlClient } from '../../lambdas/adapters/data-api-sql';
 
 /** The Data API refuses a response of more than 1 MiB of records. */
 export const DATA_API_RESPONSE_LIMIT_BYTES = 1024 * 1024;
@@ -80,6 +81,19 @@ export class DataApiEmulator {
     const db = await PGlite.create();
     await db.exec("SET TIME ZONE 'UTC'");
     return new DataApiEmulator(db);
+  }
+
+  /**
+   * A Data API client for a made-up cluster, whose calls reach this database once `route` has
+   * been given the `RDSDataClient` mock.
+   */
+  sqlClient(): DataApiSqlClient {
+    return new DataApiSqlClient({
+      resourceArn: 'arn:aws:rds:eu-west-1:123456789012:cluster:hindsight',
+      secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hindsight-AbCdEf',
+      database: 'hindsight',
+      client: new RDSDataClient({ region: 'eu-west-1' }),
+    });
   }
 
   /** Answers every Data API call of `mock` (an aws-sdk-client-mock of `RDSDataClient`) from this database. */
