@@ -15,6 +15,8 @@ module.exports = {
   // The framework's tests, and the pipeline's own (in this repository, the orders example's).
   roots: ['<rootDir>/test', ...pipelineRoots()],
   testMatch: ['**/*.test.ts'],
+  // The compiled package (dist/) and a standalone example's own install are not the framework's.
+  modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/examples/[^/]+/node_modules/'],
   transform: {
     // Type checking is `npm run lint`'s job; tests only transpile, which keeps them fast.
     '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }],
@@ -23,6 +25,7 @@ module.exports = {
     // The package's own name, as stage code imports it (Node resolves it by package.json "exports").
     '^hindsight$': '<rootDir>/lambdas/engine/index.ts',
     '^hindsight/cdk$': '<rootDir>/lib/index.ts',
+    '^hindsight/testing$': '<rootDir>/local/test-kit.ts',
     // The deployed pipeline the Lambda entry points import; handler tests load the meters fixture.
     '^hindsight-configured-pipeline$': '<rootDir>/test/fixtures/pipelines/meters/index.ts',
   },

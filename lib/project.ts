@@ -98,12 +98,15 @@ export function pipelineSource(tryGetContext: (key: string) => unknown, root: st
 }
 
 /**
- * Loads a pipeline module (TypeScript runs under tsx, the CDK app's runner and jest alike) and
- * checks its exports. `field` and `shown` name the setting it came from, for the error.
+ * Loads a pipeline module and checks its exports. `field` and `shown` name the setting it came
+ * from, for the error. A TypeScript module loads through the TypeScript loader already running
+ * (tsx for the CDK app, jest's transform in tests), or, from the compiled CLI, through tsx,
+ * registered here on first need.
  */
 export function loadPipelineModule(entry: string, field: string, shown: string = entry): PipelineModule {
   let loaded: unknown;
   try {
+    if (TYPESCRIPT_MODULE.test(entry)) ensureTypeScriptLoader();
     loaded = require(resolve(entry));
   } catch (error) {
     throw InvalidInputError.of(
@@ -125,6 +128,20 @@ export function loadPipelineModule(entry: string, field: string, shown: string =
     );
   }
   return { pipeline: exports.pipeline, transitions };
+}
+
+const TYPESCRIPT_MODULE = /\.[cm]?tsx?$/;
+
+/**
+ * Registers tsx for `require` when this code runs compiled (dist/*.js) and nothing handles `.ts`
+ * yet. From sources (`.ts`), a loader is running already. Loaded only here: a JavaScript pipeline
+ * never pays for it.
+ */
+function ensureTypeScriptLoader(): void {
+  const compiled = __filename.endsWith('.js');
+  if (!compiled || require.extensions['.ts'] !== undefined) return;
+  const { register } = require('tsx/cjs/api') as typeof import('tsx/cjs/api');
+  register();
 }
 
 function isPipeline(value: unknown): value is Pipeline {

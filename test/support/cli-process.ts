@@ -11,8 +11,8 @@ export interface CliResult {
 }
 
 /**
- * Runs `hindsight <args>` as a child process, the way a user does (tsx bin/hindsight.ts), with the
- * Node that runs the tests first on the PATH (tsx's shebang would otherwise find the system one).
+ * Runs `hindsight <args>` as a child process, the way a user does (bin/hindsight.js, the compiled
+ * CLI that the global setup builds), on the Node that runs the tests, also first on the PATH.
  */
 export function runCliProcess(
   args: readonly string[],
@@ -21,8 +21,8 @@ export function runCliProcess(
 ): Promise<CliResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const bin = join(REPOSITORY, 'bin', 'hindsight.ts');
-    const child = spawn(join(REPOSITORY, 'node_modules', '.bin', 'tsx'), [bin, ...args], {
+    const bin = join(REPOSITORY, 'bin', 'hindsight.js');
+    const child = spawn(process.execPath, [bin, ...args], {
       cwd,
       env: {
         ...process.env,

@@ -1,5 +1,6 @@
 /**
- * Runs `hindsight` as a user does: a child process (`tsx bin/hindsight.ts …`) from the repository,
+ * Runs `hindsight` as a user does: a child process (`bin/hindsight.js …`, the compiled CLI that the
+ * global setup builds) from the repository,
  * on Node 24 from the `node` dev dependency, with no terminal attached (output piped, no stdin).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -51,7 +52,7 @@ function childEnv(): NodeJS.ProcessEnv {
 /** Starts `hindsight <args>`; see `hindsight` for the common case of waiting for it. */
 export function startHindsight(args: readonly string[], options: CliOptions = {}): RunningCli {
   const began = Date.now();
-  const child: ChildProcess = spawn(join(BIN, 'tsx'), [join(REPOSITORY, 'bin', 'hindsight.ts'), ...args], {
+  const child: ChildProcess = spawn(join(BIN, 'node'), [join(REPOSITORY, 'bin', 'hindsight.js'), ...args], {
     cwd: options.cwd ?? REPOSITORY,
     env: childEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { findPostgresBin, type RunningPostgres, startPostgres } from './postgres-server';
 
 declare global {
@@ -11,6 +13,7 @@ declare global {
  * on a laptop without PostgreSQL the real-server half of those suites is skipped, saying so.
  */
 export default async function globalSetup(): Promise<void> {
+  buildCompiledCli();
   if (process.env.TEST_DATABASE_URL) return;
   const bin = findPostgresBin();
   if (!bin) {
@@ -23,4 +26,15 @@ export default async function globalSetup(): Promise<void> {
   }
   globalThis.hindsightPostgres = await startPostgres(bin);
   process.env.TEST_DATABASE_URL = globalThis.hindsightPostgres.url;
+}
+
+/**
+ * The tests that run `hindsight` as a process run the compiled CLI (bin/hindsight.js → dist/), as
+ * a user does: built here once, before any worker starts, when a source is newer than dist/.
+ */
+function buildCompiledCli(): void {
+  const repository = join(__dirname, '..', '..');
+  execFileSync(process.execPath, [join(repository, 'tools', 'build.mjs'), '--if-stale'], {
+    stdio: 'inherit',
+  });
 }
