@@ -21,8 +21,29 @@ export const HANDLER_METADATA_KEY = 'hindsight:handler';
 /** CloudFormation metadata key on stage functions: which stage they run (also `HINDSIGHT_STAGE`). */
 export const STAGE_METADATA_KEY = 'hindsight:stage';
 
-/** Hindsight's own folder: the handlers are bundled from here, whichever project uses it. */
-const FRAMEWORK_ROOT = path.join(__dirname, '..');
+/**
+ * Where the handlers are bundled from, whichever project uses Hindsight: the repository's
+ * sources when this file runs from TypeScript (tsx, jest); when it runs compiled (the package),
+ * `dist/esm/`, the handlers and the engine as ES modules (tools/build.mjs), which esbuild
+ * tree-shakes where it would keep all of the CommonJS build. The handlers and the engine are taken
+ * from the same place.
+ */
+const RUNS_COMPILED = path.extname(__filename) === '.js';
+const FRAMEWORK_ROOT = RUNS_COMPILED ? path.join(__dirname, '..', 'esm') : path.join(__dirname, '..');
+const FRAMEWORK_EXTENSION = RUNS_COMPILED ? '.js' : '.ts';
+
+/** The entry file the function of handler `name` is bundled from. */
+export function handlerEntry(name: HandlerName): string {
+  return path.join(FRAMEWORK_ROOT, 'lambdas', 'handlers', `${name}${FRAMEWORK_EXTENSION}`);
+}
+
+/**
+ * The name under which a team's stages import the engine (`import { defineStage } from
+ * 'hindsight'`). The bundling aliases it to the engine the handlers themselves import, so a bundle
+ * holds one copy of it: without the alias, esbuild would follow the package's "exports" to
+ * `dist/` and bundle a second engine beside the handlers' (twice the code, and two of each class).
+ */
+export const ENGINE_MODULE = 'hindsight';
 
 /**
  * The import name under which the handlers reach the deployed pipeline (see
@@ -30,23 +51,63 @@ const FRAMEWORK_ROOT = path.join(__dirname, '..');
  */
 export const CONFIGURED_PIPELINE_MODULE = 'hindsight-configured-pipeline';
 
+/** The esbuild aliases of every bundle: the configured pipeline, and `hindsight` to the handlers' engine. */
+export function bundleAliases(pipelineEntry: string): Record<string, string> {
+  return {
+    [CONFIGURED_PIPELINE_MODULE]: path.resolve(pipelineEntry),
+    [ENGINE_MODULE]: path.join(FRAMEWORK_ROOT, 'lambdas', 'engine', `index${FRAMEWORK_EXTENSION}`),
+  };
+}
+
+/**
+ * The default credential chain's links for profiles, SSO, credential processes and web-identity
+ * token files. A Lambda function gets its credentials from environment variables, the chain's
+ * first link, so it never reaches these (the SDK imports each only when the chain gets to it);
+ * left out of the bundles they take about 100 KiB less each (a second SSO client, the CBOR
+ * protocol). Were one ever reached (an `AWS_PROFILE` set on a function), the copy of the AWS SDK
+ * that the Node.js runtime ships on its NODE_PATH would serve it.
+ */
+export const UNREACHED_CREDENTIAL_PROVIDERS = [
+  '@aws-sdk/credential-provider-ini',
+  '@aws-sdk/credential-provider-process',
+  '@aws-sdk/credential-provider-sso',
+  '@aws-sdk/credential-provider-web-identity',
+];
+
 /**
  * esbuild settings shared by every function. `keepNames` matters: the engine's errors name
  * themselves after their class (`LeaseHeldError`), the Lambda runtime reports that name as the
  * error type, and the state machines' Retry and Catch match on it, so minification must not
- * rename classes. The AWS SDK v3 is bundled rather than taken from the runtime, so the deployed
- * clients are the versions the tests ran against (the RDS Data API's timeouts and retries matter
- * here) and a runtime update cannot change them; minified and tree-shaken it costs little.
+ * rename classes.
+ *
+ * The AWS SDK v3 is bundled rather than taken from the runtime, so the deployed clients are the
+ * versions the tests ran against (the RDS Data API's timeouts and retries matter here) and a
+ * runtime update cannot change them; only the credential links a function never reaches are left
+ * out (`UNREACHED_CREDENTIAL_PROVIDERS`). What keeps the SDK cheap: `mainFields` puts `module`
+ * first, so esbuild takes the SDK's ES modules, which it can tree-shake (their CommonJS builds
+ * carry every command of a client), and each handler imports only the clients it calls
+ * (lambdas/handlers/aws-*.ts). For the same reason the engine's input schemas use `zod/mini`.
+ * test/infra/pipeline-bundles.test.ts checks what each bundle holds;
+ * the bench's "bundles" section measures size and load time.
+ *
+ * The source map is a file beside the bundle, without the sources' text: `--enable-source-maps`
+ * (NODE_OPTIONS on every function) still maps stack traces to file and line, and Node reads a map
+ * a third the size when the function starts.
  */
 export const BUNDLING: BundlingOptions = {
   minify: true,
   keepNames: true,
   sourceMap: true,
+  sourcesContent: false,
+  mainFields: ['module', 'main'],
   target: 'node24',
   format: OutputFormat.CJS,
-  externalModules: [],
+  externalModules: UNREACHED_CREDENTIAL_PROVIDERS,
   forceDockerBundling: false,
 };
+
+/** `NODE_OPTIONS` of every function: stack traces in the logs name the TypeScript file and line. */
+export const FUNCTION_NODE_OPTIONS = '--enable-source-maps';
 
 export interface HindsightFunctionsProps {
   /** The ordered stage list: one function per stage. */
@@ -119,12 +180,14 @@ export class HindsightFunctions extends Construct {
       DB_SECRET_ARN: props.database.secret.secretArn,
       DB_NAME: props.database.databaseName,
       LEASE_TABLE_NAME: props.leaseTable.tableName,
-      NODE_OPTIONS: '--enable-source-maps',
+      NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
       ...(Object.keys(props.params).length > 0 ? { HINDSIGHT_PARAMS: JSON.stringify(props.params) } : {}),
     };
     this.bundling = {
       ...BUNDLING,
-      esbuildArgs: { '--alias': [`${CONFIGURED_PIPELINE_MODULE}=${path.resolve(props.pipelineEntry)}`] },
+      esbuildArgs: {
+        '--alias': Object.entries(bundleAliases(props.pipelineEntry)).map(([from, to]) => `${from}=${to}`),
+      },
     };
     this.migrationsDirectory = path.resolve(props.migrationsDirectory);
     this.projectRoot = path.resolve(props.projectRoot);
@@ -260,7 +323,7 @@ export class HindsightFunctions extends Construct {
     });
     logGroup.grantWrite(role);
     const fn = new NodejsFunction(scope, 'Function', {
-      entry: path.join(FRAMEWORK_ROOT, 'lambdas', 'handlers', `${spec.handler}.ts`),
+      entry: handlerEntry(spec.handler),
       handler: 'handler',
       depsLockFilePath: this.lockFile,
       projectRoot: this.projectRoot,

@@ -9,8 +9,9 @@ import {
   type BackfillStarter,
   type DatabaseAdministration,
 } from '../workflow/after-deploy';
-import type { StepDependencies } from '../workflow/steps';
-import { awsDatabaseAdministration, awsDependencies, requiredEnv } from './aws-dependencies';
+import type { LeaselessDependencies } from '../workflow/steps';
+import { awsDatabaseAdministration } from './aws-database-administration';
+import { awsDependencies, requiredEnv } from './aws-dependencies';
 import { METRIC_NAMES, type Observer, powertoolsObserver, withObservability } from './observability';
 
 /** Where the two migration sequences are: Hindsight's own, and the pipeline's. */
@@ -24,7 +25,7 @@ export interface MigrationDirectories {
  * user, `admin`), the plan in the deploy's log, the automatic backfill.
  */
 export function createAfterDeployHandler(
-  deps: StepDependencies,
+  deps: LeaselessDependencies,
   migrations: MigrationDirectories,
   starter: BackfillStarter,
   request: AfterDeployRequest,

@@ -1,6 +1,7 @@
 import { EarlierDatesStaleError } from '../engine/errors';
 import { checkEarlierDates, type StepDependencies } from '../workflow/steps';
 import { awsDependencies } from './aws-dependencies';
+import { awsLeaseService } from './aws-lease';
 import { type Observer, powertoolsObserver, textAt, withObservability } from './observability';
 
 /**
@@ -32,4 +33,7 @@ export function createCheckEarlierDatesHandler(
   });
 }
 
-export const handler = createCheckEarlierDatesHandler(awsDependencies(), powertoolsObserver());
+export const handler = createCheckEarlierDatesHandler(
+  { ...awsDependencies(), leases: awsLeaseService() },
+  powertoolsObserver(),
+);

@@ -2,6 +2,7 @@ import { LeaseHeldError } from '../engine/errors';
 import { handleLease } from '../workflow/lease-steps';
 import type { StepDependencies } from '../workflow/steps';
 import { awsDependencies } from './aws-dependencies';
+import { awsLeaseService } from './aws-lease';
 import {
   type LogFields,
   METRIC_DIMENSIONS,
@@ -69,4 +70,7 @@ function requestFields(event: unknown): LogFields & { action?: string; kind?: st
   };
 }
 
-export const handler = createLeaseHandler(awsDependencies(), powertoolsObserver());
+export const handler = createLeaseHandler(
+  { ...awsDependencies(), leases: awsLeaseService() },
+  powertoolsObserver(),
+);

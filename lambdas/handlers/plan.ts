@@ -1,9 +1,9 @@
-import { type StepDependencies, validateAndPlan } from '../workflow/steps';
+import { type LeaselessDependencies, validateAndPlan } from '../workflow/steps';
 import { awsDependencies } from './aws-dependencies';
 import { type Observer, powertoolsObserver, textAt, withObservability } from './observability';
 
 /** "Validate And Plan": the backfill's console input, checked, and the plan, logged with its totals. */
-export function createPlanHandler(deps: StepDependencies, observer: Observer) {
+export function createPlanHandler(deps: LeaselessDependencies, observer: Observer) {
   return withObservability(observer, 'plan', {
     fieldsOf: (event) => ({
       mode: textAt(event, 'mode'),

@@ -1,5 +1,6 @@
 import { prepareDate, type StepDependencies } from '../workflow/steps';
 import { awsDependencies } from './aws-dependencies';
+import { awsLeaseService } from './aws-lease';
 import {
   METRIC_NAMES,
   numberAt,
@@ -35,4 +36,7 @@ export function createPrepareDateHandler(deps: StepDependencies, observer: Obser
   });
 }
 
-export const handler = createPrepareDateHandler(awsDependencies(), powertoolsObserver());
+export const handler = createPrepareDateHandler(
+  { ...awsDependencies(), leases: awsLeaseService() },
+  powertoolsObserver(),
+);

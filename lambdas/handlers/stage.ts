@@ -1,5 +1,6 @@
 import { runStageTask, type StepDependencies } from '../workflow/steps';
 import { awsDependencies, requiredEnv } from './aws-dependencies';
+import { awsLeaseService } from './aws-lease';
 import {
   METRIC_DIMENSIONS,
   METRIC_NAMES,
@@ -34,7 +35,7 @@ export function createStageHandler(deps: StepDependencies, stageName: string, ob
 
 /** Every stage Lambda runs this entry, told its stage by HINDSIGHT_STAGE. */
 export const handler = createStageHandler(
-  awsDependencies(),
+  { ...awsDependencies(), leases: awsLeaseService() },
   requiredEnv('HINDSIGHT_STAGE'),
   powertoolsObserver(),
 );

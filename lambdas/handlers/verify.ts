@@ -1,4 +1,4 @@
-import type { StepDependencies } from '../workflow/steps';
+import type { LeaselessDependencies } from '../workflow/steps';
 import {
   type VerifyChosen,
   type VerifyDateResult,
@@ -19,7 +19,7 @@ import {
  * The Verify workflow's Tasks: choose the dates, verify one date (its differing rows go to the log
  * line), report the totals as the `VerifyDifferences` and `CellsVerified` metrics.
  */
-export function createVerifyHandler(deps: StepDependencies, observer: Observer) {
+export function createVerifyHandler(deps: LeaselessDependencies, observer: Observer) {
   return withObservability(observer, 'verify', {
     fieldsOf: (event) => ({ action: textAt(event, 'action'), date: textAt(event, 'date') }),
     run: (event) => verifyTask(deps, event),

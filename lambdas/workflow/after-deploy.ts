@@ -8,7 +8,7 @@ import {
   grantPipelineRole,
   type PipelineRoleReport,
 } from '../ledger/pipeline-role';
-import { computePlan, type StepDependencies } from './steps';
+import { computePlan, type LeaselessDependencies } from './steps';
 
 /** Starts executions of the backfill state machine (Step Functions in AWS). */
 export interface BackfillStarter {
@@ -60,7 +60,7 @@ export interface AfterDeployResult {
  * retried deploy never starts two.
  */
 export async function afterDeploy(
-  deps: StepDependencies,
+  deps: LeaselessDependencies,
   migrations: { readonly framework: readonly Migration[]; readonly pipeline: readonly Migration[] },
   starter: BackfillStarter,
   request: AfterDeployRequest,
@@ -100,7 +100,7 @@ export async function afterDeploy(
  * than `maxBackfillDays`) is the data's state, not the deploy's fault: failing here would fail the
  * CDK Trigger and roll back every deploy until someone fixed the data by hand.
  */
-async function autoPlan(deps: StepDependencies): Promise<{ plan: BackfillPlan } | { refused: string }> {
+async function autoPlan(deps: LeaselessDependencies): Promise<{ plan: BackfillPlan } | { refused: string }> {
   try {
     return { plan: (await computePlan(deps, { mode: 'auto' })).plan };
   } catch (error) {

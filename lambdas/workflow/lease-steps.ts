@@ -2,7 +2,7 @@
  * "Acquire Lease", "Release Lease" and the release of a stopped execution's lease (the lease
  * Lambda): the lease rules of lambdas/engine/lease.ts, with the fence in PostgreSQL moved to match.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { InvalidInputError } from '../engine/errors';
 import { toLeaseGrant } from '../engine/lease';
 import { executionId, fenceToken, parseInput } from '../engine/schemas';
@@ -15,7 +15,7 @@ const leaseRequestSchema = z.strictObject(
     action: z.enum(['acquire', 'renew', 'release'], { error: 'one of acquire, renew, release' }),
     kind: z.enum(['daily', 'backfill'], { error: 'one of daily, backfill' }),
     executionId,
-    token: fenceToken.optional(),
+    token: z.optional(fenceToken),
   },
   { error: 'an object like {"action": "acquire", "kind": "daily", "executionId": "arn:…"}' },
 );

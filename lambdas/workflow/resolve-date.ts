@@ -1,7 +1,7 @@
 /**
  * "Resolve Date": which date a daily run is for, and how far back a daily date may go.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { addDays, dateOf, dateProblem, earliestDailyDate, type IsoDate } from '../engine/dates';
 import { type FieldNames, fieldName, InvalidInputError } from '../engine/errors';
 import { dependencyReach } from '../engine/plan';
@@ -12,9 +12,9 @@ import type { StepDependencies } from './steps';
 
 const dailyInputSchema = z.strictObject(
   {
-    date: isoDate.optional(),
-    scheduledTime: z.iso.datetime({ error: 'an ISO-8601 instant such as 2026-01-31T02:00:00Z' }).optional(),
-    extendHistory: z.boolean({ error: 'true or false' }).optional(),
+    date: z.optional(isoDate),
+    scheduledTime: z.optional(z.iso.datetime({ error: 'an ISO-8601 instant such as 2026-01-31T02:00:00Z' })),
+    extendHistory: z.optional(z.boolean({ error: 'true or false' })),
   },
   { error: 'an object: {} or {"date": "YYYY-MM-DD"}' },
 );

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { addDays, type IsoDate } from '../engine/dates';
 import {
   HindsightError,
@@ -40,7 +40,7 @@ export function stageRunRequestSchema(pipeline: Pipeline) {
       stage: stageName(pipeline.names),
       date: isoDate,
       fenceToken,
-      executionId: executionId.optional(),
+      executionId: z.optional(executionId),
     },
     { error: 'an object like {"stage": "transform", "date": "2026-01-31", "fenceToken": 1}' },
   );

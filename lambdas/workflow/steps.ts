@@ -3,9 +3,15 @@
  * and the local runtime (lib/local/) call these same functions; only the dependencies differ
  * (Data API and DynamoDB in AWS, PGlite or PostgreSQL and dynalite on a laptop).
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { dateOf } from '../engine/dates';
-import { EarlierDatesStaleError, type FieldNames, HindsightError, InvalidInputError } from '../engine/errors';
+import {
+  EarlierDatesStaleError,
+  type FieldNames,
+  HindsightError,
+  InvalidInputError,
+  START_AUTO_BACKFILL,
+} from '../engine/errors';
 import type { LeaseService } from '../engine/lease';
 import type { Pipeline } from '../engine/pipeline';
 import {
@@ -57,8 +63,14 @@ export interface StepDependencies {
   readonly now: () => Date;
 }
 
+/**
+ * What the steps that never take or keep the lease need (planning, the after-deploy trigger): their
+ * Lambdas are granted no lease table, so their bundles carry no DynamoDB or Step Functions client.
+ */
+export type LeaselessDependencies = Omit<StepDependencies, 'leases'>;
+
 const checkEarlierDatesSchema = z.strictObject(
-  { date: isoDate, executionId: executionId.optional(), token: fenceToken.optional() },
+  { date: isoDate, executionId: z.optional(executionId), token: z.optional(fenceToken) },
   {
     error:
       'an object like {"date": "2026-01-31"} (the date of the daily run; the workflow adds its executionId and lease token)',
@@ -112,7 +124,7 @@ export async function checkEarlierDates(
  * and the after-deploy trigger.
  */
 export async function computePlan(
-  deps: StepDependencies,
+  deps: LeaselessDependencies,
   raw: unknown,
   names?: FieldNames,
 ): Promise<{ readonly dryRun: boolean; readonly plan: BackfillPlan }> {
@@ -149,7 +161,10 @@ export const SUMMARY_RUNS = 30;
  * "Validate And Plan": the console input, checked, then the plan. The planned dates are stored
  * under the execution's id; the Map's items are only their positions.
  */
-export async function validateAndPlan(deps: StepDependencies, raw: unknown): Promise<BackfillPlanResult> {
+export async function validateAndPlan(
+  deps: LeaselessDependencies,
+  raw: unknown,
+): Promise<BackfillPlanResult> {
   const { request, executionId: execution } = parseInput(validateAndPlanSchema, raw);
   const { dryRun, plan } = await computePlan(deps, request);
   const carriedOut = !dryRun && plan.dates.length > 0;
@@ -167,9 +182,8 @@ export async function validateAndPlan(deps: StepDependencies, raw: unknown): Pro
 const prepareDateSchema = z.strictObject(
   {
     position: z
-      .number({ error: "a whole number from 0 (the date's position in the plan)" })
       .int({ error: "a whole number from 0 (the date's position in the plan)" })
-      .min(0, { error: "a whole number from 0 (the date's position in the plan)" }),
+      .check(z.minimum(0, { error: "a whole number from 0 (the date's position in the plan)" })),
     executionId,
     token: fenceToken,
   },
@@ -228,7 +242,7 @@ async function prepareLeasedDate(
       throw new EarlierDateNotDoneError(
         `Backfill date ${current.date} did not start: the planned date before it, ${previous.date}, ` +
           'is not done (it failed or was skipped), and later dates depend on it. ' +
-          'Start the backfill again ({"mode": "auto"}): it resumes from what is still stale.',
+          `${START_AUTO_BACKFILL} again: it resumes from what is still stale.`,
       );
     }
   }

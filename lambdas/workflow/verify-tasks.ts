@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { dateOf, type IsoDate } from '../engine/dates';
 import { InvalidInputError } from '../engine/errors';
 import { identifier, isoDate, parseInput } from '../engine/schemas';
@@ -70,15 +70,17 @@ const verifyTaskSchema = z.discriminatedUnion(
     z.strictObject({
       action: z.literal('date'),
       date: isoDate,
-      stages: z.array(identifier, { error: 'a list of stage names' }).min(1, { error: 'at least one stage' }),
+      stages: z
+        .array(identifier, { error: 'a list of stage names' })
+        .check(z.minLength(1, { error: 'at least one stage' })),
       historyStart: isoDate,
     }),
     z.strictObject({
       action: z.literal('report'),
       chosen: z.looseObject({
-        from: isoDate.nullable(),
-        to: isoDate.nullable(),
-        sample: z.object({ size: z.number(), of: z.number(), seed: z.string() }).nullable(),
+        from: z.nullable(isoDate),
+        to: z.nullable(isoDate),
+        sample: z.nullable(z.object({ size: z.number(), of: z.number(), seed: z.string() })),
         items: z.array(z.unknown()),
         notVerified: z.object({ stale: z.number(), missing: z.number(), skipped: z.number() }),
       }),

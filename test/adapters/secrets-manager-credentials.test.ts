@@ -4,7 +4,7 @@ import {
   DatabaseSecretError,
   readDatabaseCredentials,
 } from '../../lambdas/adapters/secrets-manager-credentials';
-import { awsDatabaseAdministration } from '../../lambdas/handlers/aws-dependencies';
+import { awsDatabaseAdministration } from '../../lambdas/handlers/aws-database-administration';
 
 const PIPELINE_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pipeline-AbCdEf';
 const MASTER_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:master-XyZ123';

@@ -3,13 +3,21 @@
  * (esbuild, once per function) for the visits fixture holds the visits code in every function
  * and neither the orders example's nor the meters fixture's, and the after-deploy function holds
  * Hindsight's migrations and the visits pipeline's. This is what makes `pipeline/` replaceable.
+ * Each bundle is also small: one copy of the engine (the stages' `hindsight` is the handlers'
+ * engine), only the AWS clients its handler calls, nothing to resolve at run time but Node's
+ * own modules and the credential providers a function never reaches.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { App, Aspects } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, WriteNagSuppressionsToCloudFormationAspect } from 'cdk-nag';
-import { HANDLER_METADATA_KEY, STAGE_METADATA_KEY } from '../../lib/functions';
+import {
+  HANDLER_METADATA_KEY,
+  STAGE_METADATA_KEY,
+  UNREACHED_CREDENTIAL_PROVIDERS,
+} from '../../lib/functions';
 import { HindsightStack } from '../../lib/hindsight-stack';
 import type { CfnTemplate } from '../../lib/workflow-definitions';
 import { VISITS } from '../support/fixture-pipelines';
@@ -30,6 +38,34 @@ const OTHER_CODE = [
   'usage_report',
   'INSERT INTO meter_trend',
 ];
+
+/** The AWS SDK clients each handler calls (its grants in lib/functions.ts): its bundle holds these and no other. */
+const CLIENTS_OF: Record<string, readonly string[]> = {
+  // The Data API, and the lease: DynamoDB, with Step Functions asked whether a holder still runs.
+  stage: ['dynamodb', 'rds-data', 'sfn'],
+  lease: ['dynamodb', 'rds-data', 'sfn'],
+  'check-earlier-dates': ['dynamodb', 'rds-data', 'sfn'],
+  'prepare-date': ['dynamodb', 'rds-data', 'sfn'],
+  // The Data API alone.
+  'resolve-date': ['rds-data'],
+  plan: ['rds-data'],
+  verify: ['rds-data'],
+  // Migrations as the master user (its secret), and the backfill it starts.
+  'after-deploy': ['rds-data', 'secrets-manager', 'sfn'],
+};
+
+/** Issue 16's budget for each bundle (index.js). */
+const MAX_BUNDLE_KIB = 400;
+
+/** `@aws-sdk/client-dynamodb` → `dynamodb`, for each client package a bundle was built from. */
+function clientsIn(sources: readonly string[]): string[] {
+  const clients = new Set<string>();
+  for (const source of sources) {
+    const client = /node_modules\/@aws-sdk\/client-([a-z0-9-]+)\//.exec(source)?.[1];
+    if (client !== undefined) clients.add(client);
+  }
+  return [...clients].sort();
+}
 
 interface Bundle {
   /** The function's handler (`stage`, `plan`, …) and, for a stage, its stage. */
@@ -137,6 +173,51 @@ describe('Class: HindsightStack, bundled for the visits fixture', () => {
         bundle.handler,
         [],
       ]);
+    }
+  });
+
+  it.each(Object.keys(CLIENTS_OF))('holds only the AWS clients the %s handler calls', (handler) => {
+    const found = bundles.filter((bundle) => bundle.handler === handler);
+    expect(found.length).toBeGreaterThan(0);
+    for (const bundle of found) {
+      expect([bundle.stage ?? handler, clientsIn(bundle.sources)]).toEqual([
+        bundle.stage ?? handler,
+        CLIENTS_OF[handler],
+      ]);
+    }
+  });
+
+  it("holds one copy of the engine, the handlers' own, which the stages import as hindsight", () => {
+    for (const bundle of bundles) {
+      const engineRoots = new Set(
+        bundle.sources
+          .filter((source) => source.includes('lambdas/engine/'))
+          .map((source) => source.slice(0, source.indexOf('lambdas/engine/'))),
+      );
+      // The repository's sources (this test runs from them): a stage's `hindsight` resolved by the
+      // package's "exports" would add dist/'s engine beside them.
+      expect([bundle.handler, [...engineRoots]]).toEqual([bundle.handler, ['']]);
+    }
+  });
+
+  it(`keeps every bundle within ${MAX_BUNDLE_KIB} KiB`, () => {
+    for (const bundle of bundles) {
+      const kib = Math.round(statSync(join(bundle.directory, 'index.js')).size / 1024);
+      expect([bundle.stage ?? bundle.handler, kib <= MAX_BUNDLE_KIB ? 'within' : `${kib} KiB`]).toEqual([
+        bundle.stage ?? bundle.handler,
+        'within',
+      ]);
+    }
+  });
+
+  it("requires nothing at run time but Node's modules and the credential providers a function never reaches", () => {
+    for (const bundle of bundles) {
+      const required = [...bundle.code.matchAll(/\brequire\("([^"]+)"\)/g)].map((match) => match[1]);
+      const outside = [...new Set(required.filter((name) => !isBuiltin(name)))].sort();
+      expect([
+        bundle.handler,
+        outside.filter((name) => !UNREACHED_CREDENTIAL_PROVIDERS.includes(name)),
+      ]).toEqual([bundle.handler, []]);
     }
   });
 

@@ -2,7 +2,7 @@
  * The backfill input (console, CLI, after-deploy trigger): its schema, and the checks that need
  * the pipeline or today's date. One place, so every entry refuses a bad input with the same words.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { DATE_FORM, type IsoDate, pastRangeProblems } from '../dates';
 import { type FieldNames, fieldName, type InputProblem, InvalidInputError } from '../errors';
 import { IDENTIFIER, IDENTIFIER_FORM, type Pipeline } from '../pipeline';
@@ -20,16 +20,19 @@ const STAGES_FORM = 'a list of stage names, e.g. ["transform"]';
  * are made by `parseBackfillInput`.
  */
 export const BackfillRequestSchema = z.strictObject({
-  mode: z.enum(['auto', 'explicit'], { error: '"auto" or "explicit"' }).optional(),
-  from: isoDate.optional(),
-  to: isoDate.optional(),
+  mode: z.optional(z.enum(['auto', 'explicit'], { error: '"auto" or "explicit"' })),
+  from: z.optional(isoDate),
+  to: z.optional(isoDate),
   // Stage names reach SQL and state names: no metacharacters even before the pipeline is known.
-  startStage: z.string({ error: IDENTIFIER_FORM }).regex(IDENTIFIER, { error: IDENTIFIER_FORM }).optional(),
-  stages: z
-    .array(z.string().regex(IDENTIFIER), { error: STAGES_FORM })
-    .min(1, { error: STAGES_FORM })
-    .optional(),
-  dryRun: z.boolean({ error: 'true or false' }).optional(),
+  startStage: z.optional(
+    z.string({ error: IDENTIFIER_FORM }).check(z.regex(IDENTIFIER, { error: IDENTIFIER_FORM })),
+  ),
+  stages: z.optional(
+    z
+      .array(z.string().check(z.regex(IDENTIFIER)), { error: STAGES_FORM })
+      .check(z.minLength(1, { error: STAGES_FORM })),
+  ),
+  dryRun: z.optional(z.boolean({ error: 'true or false' })),
 });
 
 /** The backfill input's shape once the schema accepted it. */
@@ -164,6 +167,6 @@ export function parseBackfillInput(
   };
 }
 
-function parsedValue<T>(result: z.ZodSafeParseResult<T>): T | undefined {
+function parsedValue<T>(result: ReturnType<typeof z.safeParse<z.ZodMiniType<T>>>): T | undefined {
   return result.success ? result.data : undefined;
 }

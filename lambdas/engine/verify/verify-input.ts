@@ -3,7 +3,7 @@
  * and the checks that need the pipeline or today's date, in one place, so every entry refuses a bad
  * input with the same words.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { type IsoDate, pastRangeProblems } from '../dates';
 import { type FieldNames, fieldName, type InputProblem, InvalidInputError } from '../errors';
 import { IDENTIFIER, IDENTIFIER_FORM, type Pipeline } from '../pipeline';
@@ -22,16 +22,16 @@ const sampleForm = (maxDays: number) => `a whole number of dates from 1 to ${max
  * The checks that need the pipeline or today are made by `parseVerifyInput`.
  */
 export const VerifyRequestSchema = z.strictObject({
-  from: isoDate.optional(),
-  to: isoDate.optional(),
+  from: z.optional(isoDate),
+  to: z.optional(isoDate),
   // Stage names reach SQL and state names: no metacharacters even before the pipeline is known.
-  stages: z
-    .array(z.string({ error: IDENTIFIER_FORM }).regex(IDENTIFIER, { error: IDENTIFIER_FORM }), {
+  stages: z.optional(
+    z.array(z.string({ error: IDENTIFIER_FORM }).check(z.regex(IDENTIFIER, { error: IDENTIFIER_FORM })), {
       error: 'a list of stage names, e.g. ["summarize", "trend"]',
-    })
-    .optional(),
-  sample: z.number({ error: 'a whole number of dates, e.g. 30' }).optional(),
-  seed: z.string({ error: SEED_FORM }).regex(SEED, { error: SEED_FORM }).optional(),
+    }),
+  ),
+  sample: z.optional(z.number({ error: 'a whole number of dates, e.g. 30' })),
+  seed: z.optional(z.string({ error: SEED_FORM }).check(z.regex(SEED, { error: SEED_FORM }))),
 });
 
 /** A verify input that passed every check. */
@@ -120,7 +120,7 @@ export function parseVerifyInput(
   };
 }
 
-function parsed<T>(result: z.ZodSafeParseResult<T>): T | undefined {
+function parsed<T>(result: ReturnType<typeof z.safeParse<z.ZodMiniType<T>>>): T | undefined {
   return result.success ? result.data : undefined;
 }
 
