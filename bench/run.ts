@@ -2,6 +2,7 @@
  * Hindsight benchmark. Run from the repository root:
  *
  *     npm run bench
+ *     npm run -s bench -- bundles   # only the named sections (see SECTIONS_ALONE), others kept in results.json
  *
  * (`tsx bench/run.ts` on the Node 24 the `node` dev dependency provides). Not part of `npm test`.
  * Prints one fixed-width table per section on stdout (progress goes to stderr) and writes every
@@ -39,12 +40,15 @@
  *    are found). "rows in" = rows the stage reads: generated source rows for the first stage, else
  *    the input stage's rows over the stage's window; rows/s = rows in / wall time. The last
  *    stages read a handful of aggregated rows, so their rows/s measure per-transaction latency.
- * 5. Lambda bundles — each Lambda entry (`lambdas/handlers/<name>.ts` for every name in lib/functions.ts's
+ * 5. Lambda bundles — each Lambda entry (lib/functions.ts's `handlerEntry` for every name in
  *    HANDLER_NAMES: the files the stack bundles; shared modules there are not entries) bundled by esbuild
- *    with the stack's BUNDLING options (lib/functions.ts: node24, CJS, minify, keepNames, source
- *    map, AWS SDK bundled). Size of index.js and of its map, in KiB; the time `require()` takes in a
- *    fresh `node` process with the handlers' environment set to dummy values, median of 5, with
- *    `NODE_OPTIONS=--enable-source-maps` as the stack deploys it, and without.
+ *    with the stack's BUNDLING options and aliases (lib/functions.ts: node24, CJS, minify, keepNames,
+ *    ES modules first, a source map file without the sources' text, the AWS SDK bundled but for the
+ *    credential providers a function never reaches; the configured pipeline; one engine). Size of
+ *    index.js and of its map, in KiB, and the AWS clients it holds; the time `require()` takes in a
+ *    fresh `node` process as the Lambda runtime loads it — the functions' NODE_OPTIONS
+ *    (`--enable-source-maps`) and environment (dummy values) — median of 5, as wall time and as CPU
+ *    time (less skewed on a busy machine), and the wall time without NODE_OPTIONS.
  * 6. Cost model — the synthesized definitions walked along the success path (every Task, Choice,
  *    Pass, Wait, Map and Succeed entered counts one transition; a Distributed Map's item is a child
  *    execution counted apart; no retries): transitions and Lambda invocations of one daily run, of
@@ -63,8 +67,12 @@
  * 9. Stage graph — the shop example (examples/shop): plan time over 10 years, transitions per
  *    backfilled date by planned set, and work saved when one branch changes against a full rerun
  *    and against rerunning it as a chain. See bench/graph.ts.
+ * 10. CLI — whole `hindsight` processes of the compiled CLI (bin/hindsight.js), median of several:
+ *    `--help`, `status` on a one-year data directory (time and peak memory), `plan` after the stage
+ *    list changed, and the first command on a new data directory (`start`, with the longest
+ *    silence on a terminal), each against its target. See bench/cli.ts.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PostgresSqlClient } from '../lambdas/adapters/postgres-sql';
@@ -72,6 +80,7 @@ import { loadMigrations, migrate } from '../lambdas/ledger/migrator';
 import { synthesizeWorkflowDefinitions } from '../lib/workflow-definitions';
 import { findPostgresBin, startPostgres } from '../test/support/postgres-server';
 import { benchBundles, formatBundles } from './bundles';
+import { benchCli, formatCli } from './cli';
 import { benchCost, formatCost } from './cost';
 import { emptyDatabase, openMigratedPglite } from './databases';
 import { benchGraph, formatGraph } from './graph';
@@ -93,7 +102,50 @@ import {
 import { benchVerify, formatVerify } from './verify';
 import { benchWorkSaved, formatWorkSaved } from './work-saved';
 
+/**
+ * Sections that can run alone, named on the command line: each returns its table and its entries of
+ * results.json (merged into the file, so the figures of the sections not run are kept).
+ */
+const SECTIONS_ALONE: Record<string, () => Promise<{ text: string; results: Record<string, unknown> }>> = {
+  cli: async () => {
+    const cli = await benchCli();
+    return { text: formatCli(cli), results: { cli } };
+  },
+  bundles: async () => {
+    const bundles = await benchBundles();
+    return { text: formatBundles(bundles), results: { bundles } };
+  },
+};
+
+/** Runs only `names` (e.g. `npm run -s bench -- bundles`). */
+async function runSections(names: readonly string[]): Promise<void> {
+  const unknown = names.filter((name) => !Object.hasOwn(SECTIONS_ALONE, name));
+  if (unknown.length > 0) {
+    throw new Error(
+      `Unknown bench section: ${unknown.join(', ')}; expected one or more of ${Object.keys(SECTIONS_ALONE).join(', ')} ` +
+        '(or no argument for every section).',
+    );
+  }
+  const file = join(__dirname, 'results.json');
+  const results: Record<string, unknown> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  const texts: string[] = [];
+  for (const name of names) {
+    const section = await SECTIONS_ALONE[name]();
+    texts.push(section.text);
+    Object.assign(results, section.results);
+  }
+  const header = `Hindsight benchmark — ${new Date().toISOString()} — sections: ${names.join(', ')}
+machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; load average (1/5/15 min) ${loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' / ')}`;
+  process.stdout.write(`${header}\n\n${texts.join('\n\n')}\n`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  progress(`updated ${names.join(', ')} in ${file}`);
+}
+
 async function main(): Promise<void> {
+  const named = process.argv.slice(2);
+  if (named.length > 0) return runSections(named);
   const started = Date.now();
   const machine = {
     date: new Date().toISOString(),
@@ -114,6 +166,7 @@ async function main(): Promise<void> {
   const cost = benchCost(definitions, pipeline);
   const workSaved = await benchWorkSaved(pipeline);
   const graph = await benchGraph();
+  const cli = await benchCli();
   const bundles = await benchBundles();
 
   progress('opening an in-memory PGlite');
@@ -179,6 +232,7 @@ async function main(): Promise<void> {
     formatWorkSaved(workSaved),
     formatVerify(verify),
     formatGraph(graph),
+    formatCli(cli),
   ];
   process.stdout.write(
     `${header}\n\n${sections.join('\n\n')}\n\ntotal run time: ${totalSeconds.toFixed(0)} s\n`,
@@ -197,6 +251,7 @@ async function main(): Promise<void> {
     workSaved,
     verify,
     graph,
+    cli,
   };
   const file = join(__dirname, 'results.json');
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);

@@ -1,14 +1,19 @@
 /**
  * The `hindsight` command line: the global options, one module per command (cli/commands/), and
  * how an outcome becomes an exit code.
+ *
+ * Only commander and light modules are loaded to parse the command line (and for `--help`): each
+ * command's action imports what it needs (`await import(…)`), so that aws-cdk-lib, the AWS SDK,
+ * PGlite, dynalite and the workflow interpreter load only for the commands that use them.
  */
 import { Command, CommanderError } from 'commander';
 import { InvalidInputError } from '../lambdas/engine/errors';
 import { DEFAULT_CONFIG, type HindsightConfig, readProjectConfig } from '../lib/config';
 import { findProject } from '../lib/project';
-import { DEFAULT_DATA_DIR } from '../local/local-services';
+import { DEFAULT_DATA_DIR } from '../local/data-directory';
 import { commandContext } from './command-context';
 import { registerBackfill } from './commands/backfill';
+import { registerInit } from './commands/init';
 import { registerLock } from './commands/lock';
 import { registerMigrate } from './commands/migrate';
 import { registerPlan } from './commands/plan';
@@ -16,13 +21,15 @@ import { registerRun } from './commands/run';
 import { registerStatus } from './commands/status';
 import { registerTransition } from './commands/transition';
 import { registerVerify } from './commands/verify';
+import { addExamples } from './help';
 import { type CliIo, EXIT } from './io';
+import { packageVersion } from './version';
 
 export { type CliIo, EXIT } from './io';
 
 /** Runs the `hindsight` command line; resolves to the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const program = buildProgram(io);
+  const program = buildProgram(io, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.ok;
@@ -39,7 +46,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
-function buildProgram(io: CliIo): Command {
+function buildProgram(io: CliIo, argv: readonly string[]): Command {
   const program = new Command('hindsight')
     .description('A daily data pipeline that can fix its own past — run locally on embedded PostgreSQL.')
     .option('--data-dir <dir>', 'where local state lives', DEFAULT_DATA_DIR)
@@ -59,6 +66,9 @@ function buildProgram(io: CliIo): Command {
       `with --aws: the stack's name (default: hindsight:stackName in cdk.json, ${configForHelp(io.cwd).stackName})`,
     )
     .option('--region <region>', "with --aws: the stack's region (default: AWS_REGION or the profile's)")
+    .option('--no-color', 'no colours, also when NO_COLOR is set (FORCE_COLOR forces them)')
+    .version(packageVersion(), '--version', 'print the version')
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.out(text.trimEnd()),
@@ -66,7 +76,7 @@ function buildProgram(io: CliIo): Command {
     })
     .showHelpAfterError('(run with --help for usage)');
 
-  const ctx = commandContext(program, io);
+  const ctx = commandContext(program, io, argv);
   for (const register of [
     registerRun,
     registerPlan,
@@ -76,9 +86,11 @@ function buildProgram(io: CliIo): Command {
     registerLock,
     registerTransition,
     registerVerify,
+    registerInit,
   ]) {
     register(program, ctx);
   }
+  addExamples(program);
   return program;
 }
 

@@ -6,7 +6,7 @@
 import type { LeaseStore } from '../lambdas/engine/lease';
 import type { StepDependencies } from '../lambdas/workflow/steps';
 import { type RolledBackTransaction, rollingBack } from '../lambdas/workflow/verify';
-import { BACKFILL_STATES } from '../lib/backfill-workflow';
+import { BACKFILL_STATES } from '../lib/backfill-states';
 import type { WorkflowKind } from '../lib/state-machine';
 import type { JsonValue } from '../lib/workflow-definitions';
 import type { ExecutionOutcome, TaskEvent } from '../local/local-workflows';
@@ -40,20 +40,30 @@ export interface Target {
   readonly rolledBack: RolledBackTransaction;
   /** Starts the daily or backfill workflow with `input`, under `name` when given. */
   start(kind: WorkflowKind, input: JsonValue, name?: string): Promise<StartedExecution>;
+  /**
+   * Tells how far the command is (dates planned, dates done), for `status` from another shell:
+   * published in the local data directory; nothing to do against a stack.
+   */
+  progress?(update: { readonly planned?: number; readonly done?: number }): void;
   close(): Promise<void>;
 }
 
 /** The local runtime: opens the data directory and runs the synthesized workflows in this process. */
-export async function openLocalTarget(options: GlobalOptions, pipeline: ProjectPipeline): Promise<Target> {
+export async function openLocalTarget(
+  options: GlobalOptions,
+  pipeline: ProjectPipeline,
+  notify?: (line: string) => void,
+): Promise<Target> {
   let onTask: ((event: TaskEvent) => void) | undefined;
-  const session = await openSession(options, pipeline, (event) => onTask?.(event));
-  const { services, workflows } = session;
+  const session = await openSession(options, pipeline, (event) => onTask?.(event), notify);
+  const { services } = session;
   return {
     description: `the data directory ${options.dataDir}`,
     deps: services.deps,
     leaseStore: services.leaseStore,
     rolledBack: rollingBack(services.deps.sql),
     start: async (kind, input, name) => {
+      const workflows = await session.workflows();
       const execution = workflows.start(kind, input, ...(name === undefined ? [] : [name]));
       return {
         executionId: execution.executionId,
@@ -67,6 +77,7 @@ export async function openLocalTarget(options: GlobalOptions, pipeline: ProjectP
         },
       };
     },
+    progress: (update) => session.progress(update),
     close: () => session.close(),
   };
 }

@@ -16,6 +16,7 @@ import {
 import { Construct } from 'constructs';
 import type { Pipeline } from '../lambdas/engine/pipeline';
 import type { PrepareDateInput, ValidateAndPlanInput } from '../lambdas/workflow/contracts';
+import { BACKFILL_STATES } from './backfill-states';
 import type { HindsightFunctions } from './functions';
 import { createStateMachine } from './state-machine';
 import {
@@ -28,25 +29,7 @@ import {
   StageChain,
 } from './workflow-states';
 
-/** State names of the backfill workflow that are not per stage (the stages' are `runStateName`). */
-export const BACKFILL_STATES = {
-  validateAndPlan: 'Validate And Plan',
-  refuseInvalidInput: 'Refuse Invalid Input',
-  dryRun: 'Dry Run?',
-  showPlanOnly: 'Show Plan Only',
-  anythingToDo: 'Anything To Do?',
-  skipEmptyPlan: 'Skip Empty Plan',
-  acquireLease: 'Acquire Lease',
-  gaveUp: 'Gave Up Waiting For Lease',
-  backfillEachDate: 'Backfill Each Date',
-  prepareDate: 'Prepare Date',
-  failDate: 'Fail Date',
-  finishDate: 'Finish Date',
-  releaseLease: 'Release Lease',
-  releaseAfterFailure: 'Release Lease After Failure',
-  failBackfill: 'Fail Backfill',
-  finish: 'Finish Backfill',
-} as const;
+export { BACKFILL_STATES } from './backfill-states';
 
 /**
  * A Distributed Map that writes its zero failure thresholds out (CDK drops falsy ones): a failed

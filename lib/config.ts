@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import type { Duration } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import { echo, InvalidInputError } from '../lambdas/engine/errors';
 import type { PipelineParams } from '../lambdas/engine/stage';
@@ -76,16 +76,21 @@ export interface HindsightConfig {
   readonly verify?: VerifyConfig;
 }
 
+/** The default durations, in minutes (`hindsight:leaseWaitMinutes`, `hindsight:dailyBlockedAlarmMinutes`). */
+const DEFAULT_MINUTES = { leaseWait: 120, dailyBlockedAlarm: 60 } as const;
+
 /** The values `cdk.json` ships with; a key missing from context falls back to these. */
-export const DEFAULT_CONFIG: HindsightConfig = {
-  stackName: DEFAULT_STACK_NAME,
-  dailySchedule: 'cron(0 2 * * ? *)',
-  autoBackfill: true,
-  maxBackfillDays: 3660,
-  leaseWait: Duration.minutes(120),
-  dailyBlockedAlarm: Duration.minutes(60),
-  params: {},
-};
+export const DEFAULT_CONFIG: HindsightConfig = withDurations(
+  {
+    stackName: DEFAULT_STACK_NAME,
+    dailySchedule: 'cron(0 2 * * ? *)',
+    autoBackfill: true,
+    maxBackfillDays: 3660,
+    params: {},
+  },
+  DEFAULT_MINUTES.leaseWait,
+  DEFAULT_MINUTES.dailyBlockedAlarm,
+);
 
 const SCHEDULE = /^(cron|rate)\(.+\)$/;
 const CLUSTER_ARN = /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:[a-z][a-z0-9-]{0,62}$/;
@@ -139,14 +144,14 @@ export function readConfig(node: Pick<Node, 'tryGetContext'>): HindsightConfig {
   );
   const leaseWaitMinutes = read(
     CONTEXT_KEYS.leaseWaitMinutes,
-    DEFAULT_CONFIG.leaseWait.toMinutes(),
+    DEFAULT_MINUTES.leaseWait,
     wholeNumberIn(1, 7 * 24 * 60),
     'a whole number of minutes from 1 to 10080',
   );
   // Alarm periods are 5 minutes, and CloudWatch evaluates at most one day of periods under an hour.
   const dailyBlockedAlarmMinutes = read(
     CONTEXT_KEYS.dailyBlockedAlarmMinutes,
-    DEFAULT_CONFIG.dailyBlockedAlarm.toMinutes(),
+    DEFAULT_MINUTES.dailyBlockedAlarm,
     wholeNumberIn(5, 24 * 60),
     'a whole number of minutes from 5 to 1440',
   );
@@ -258,18 +263,38 @@ export function readConfig(node: Pick<Node, 'tryGetContext'>): HindsightConfig {
   ) {
     throw new Error(`Invalid Hindsight context in cdk.json:\n${problems.join('\n')}`);
   }
-  return {
-    stackName,
-    dailySchedule,
-    autoBackfill,
-    maxBackfillDays,
-    leaseWait: Duration.minutes(leaseWaitMinutes),
-    dailyBlockedAlarm: Duration.minutes(dailyBlockedAlarmMinutes),
-    params,
-    ...(alarmTopicArn ? { alarmTopicArn } : {}),
-    ...(importedDatabase ? { importedDatabase } : {}),
-    ...(verify ? { verify } : {}),
-  };
+  return withDurations(
+    {
+      stackName,
+      dailySchedule,
+      autoBackfill,
+      maxBackfillDays,
+      params,
+      ...(alarmTopicArn ? { alarmTopicArn } : {}),
+      ...(importedDatabase ? { importedDatabase } : {}),
+      ...(verify ? { verify } : {}),
+    },
+    leaseWaitMinutes,
+    dailyBlockedAlarmMinutes,
+  );
+}
+
+/**
+ * `settings` with the two Durations, made when first read: the CLI reads this configuration too
+ * (stack name, parameters, longest backfill) and must not load aws-cdk-lib for it (`hindsight
+ * --help` would take a good part of a second longer). Enumerable getters: a spread copy reads them.
+ */
+function withDurations(
+  settings: Omit<HindsightConfig, 'leaseWait' | 'dailyBlockedAlarm'>,
+  leaseWaitMinutes: number,
+  dailyBlockedAlarmMinutes: number,
+): HindsightConfig {
+  const minutes = (value: number): Duration =>
+    (require('aws-cdk-lib') as typeof import('aws-cdk-lib')).Duration.minutes(value);
+  return Object.defineProperties(settings, {
+    leaseWait: { get: () => minutes(leaseWaitMinutes), enumerable: true },
+    dailyBlockedAlarm: { get: () => minutes(dailyBlockedAlarmMinutes), enumerable: true },
+  }) as HindsightConfig;
 }
 
 function problem(key: string, value: unknown, accepted: string): string {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { FAKE_ENVIRONMENT } from './fake-environment';
 import { HANDLER_METADATA_KEY, HANDLER_NAMES, type HandlerName, STAGE_METADATA_KEY } from './functions';
 import { HindsightStack } from './hindsight-stack';
 import { type PipelineModule, type PipelineSource, packageRootOf } from './project';
@@ -50,8 +51,7 @@ export interface WorkflowDefinition {
 /** Both workflows of a synthesized Hindsight stack. */
 export type WorkflowDefinitions = Readonly<Record<WorkflowKind, WorkflowDefinition>>;
 
-/** The fake environment tokens resolve to. */
-export const FAKE_ENVIRONMENT = { partition: 'aws', region: 'us-east-1', account: '123456789012' } as const;
+export { FAKE_ENVIRONMENT } from './fake-environment';
 
 /** The fake ARN a Lambda function resolves to in the definitions. */
 export function fakeFunctionArn(logicalId: string): string {

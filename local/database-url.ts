@@ -10,7 +10,7 @@
  * is held: when the process ends, PostgreSQL drops its session, and the lock with it.
  */
 import { randomInt } from 'node:crypto';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { HindsightError, InvalidInputError } from '../lambdas/engine/errors';
 import type { SqlExecutor } from '../lambdas/engine/sql';
 
@@ -77,6 +77,8 @@ export class ProcessMark {
    */
   static async take(value: string, name: string = DATABASE_URL_OPTION): Promise<ProcessMark> {
     const url = checkDatabaseUrl(value, name);
+    // Loaded here: the CLI checks and masks URLs (help, refusals) without the driver.
+    const { Client } = await import('pg');
     const client = new Client({ connectionString: value, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     // A connection dropped later is no reason to crash: the mark is gone, and the fence still
     // refuses anything this process would commit after another took the lease over.

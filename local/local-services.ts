@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { lockDirectory } from '../lambdas/adapters/directory-lock';
-import { DynamoDbLeaseStore } from '../lambdas/adapters/dynamodb-lease-store';
+import type { DynamoDbLeaseStore } from '../lambdas/adapters/dynamodb-lease-store';
 import { PgliteSqlClient } from '../lambdas/adapters/pglite-sql';
 import { PostgresSqlClient } from '../lambdas/adapters/postgres-sql';
 import { SqlLeaseStore } from '../lambdas/adapters/sql-lease-store';
@@ -13,10 +13,13 @@ import type { PipelineParams } from '../lambdas/engine/stage';
 import type { Transition } from '../lambdas/engine/transition';
 import { loadMigrations, type MigrationReport, migrate } from '../lambdas/ledger/migrator';
 import type { StepDependencies } from '../lambdas/workflow/steps';
+import { environmentClock } from './clock';
+import { DYNAMODB_DIRECTORY, LOCK_FILE, POSTGRES_DIRECTORY } from './data-directory';
 import { checkDatabaseUrl, DATABASE_URL_OPTION, ProcessMark } from './database-url';
-import { ensureLeaseTable, type LocalDynamo, startDynalite } from './dynalite-server';
+import type { LocalDynamo } from './dynalite-server';
+import { keepWasmOnBaselineCompiler } from './wasm-tiering';
 
-export const DEFAULT_DATA_DIR = '.pipeline';
+export { DEFAULT_DATA_DIR } from './data-directory';
 export const LOCAL_LEASE_TABLE = 'hindsight-lease';
 
 export interface LocalServicesOptions {
@@ -45,6 +48,21 @@ export interface LocalServicesOptions {
   readonly now?: () => Date;
   /** @default 15 minutes, as in AWS */
   readonly leaseDurationMs?: number;
+  /** Called once the directory is locked, before the database opens (which takes seconds). */
+  readonly onLocked?: (dataDir: string) => void;
+  /** Told each step of opening that can take a while (`creating the database`), for progress lines. */
+  readonly onPhase?: (phase: string) => void;
+  /**
+   * Where a new data directory's empty database is copied from (made there once): see
+   * local/database-template.ts. Without it, PGlite creates the database itself (initdb).
+   */
+  readonly cacheDirectory?: string;
+  /**
+   * When dynalite starts: at once, or when the lease is first read or written (commands that never
+   * touch the lease, such as `plan`, then never load it). `dynamo` can be read only once started.
+   * @default 'now'
+   */
+  readonly leaseTable?: 'now' | 'on first use';
 }
 
 /** The steps' dependencies on a laptop, and what the local runtime needs to run executions. */
@@ -55,8 +73,10 @@ export interface LocalServices {
   readonly running: Set<string>;
   /** The lease: in the database with `databaseUrl`, else in dynalite's lease table in the data directory. */
   readonly leaseStore: LeaseStore;
-  /** dynalite on the data directory (its lease table is unused with `databaseUrl`). */
+  /** dynalite on the data directory (its lease table is unused with `databaseUrl`); see `leaseTable`. */
   readonly dynamo: LocalDynamo;
+  /** Whether the lease store is open: with `leaseTable: 'on first use'`, not before the lease is used. */
+  leaseTableStarted(): boolean;
   /** What opening applied: the local twin of the after-deploy migrations. */
   readonly migrations: MigrationReport;
   close(): Promise<void>;
@@ -68,6 +88,7 @@ export interface LocalServices {
  * 127.0.0.1 with the lease table (with `databaseUrl`, the lease is kept in the database instead).
  */
 export async function openLocalServices(options: LocalServicesOptions): Promise<LocalServices> {
+  if (options.databaseUrl === undefined) keepWasmOnBaselineCompiler();
   const dataDir = resolve(options.dataDir);
   const parent = dirname(dataDir);
   if (!existsSync(parent) || !statSync(parent).isDirectory()) {
@@ -91,18 +112,47 @@ export async function openLocalServices(options: LocalServicesOptions): Promise<
   };
   try {
     mkdirSync(dataDir, { recursive: true });
-    const lock = lockDirectory(join(dataDir, 'in-use.lock'), dataDir);
+    const lock = lockDirectory(join(dataDir, LOCK_FILE), dataDir);
     opened.push(() => lock.release());
+    options.onLocked?.(dataDir);
+    const postgres = join(dataDir, POSTGRES_DIRECTORY);
+    if (options.databaseUrl === undefined) {
+      if (!existsSync(postgres) && options.cacheDirectory !== undefined) {
+        options.onPhase?.('creating the database');
+        const { createDatabaseFromTemplate, hasDatabaseTemplate } = await import('./database-template');
+        if (!hasDatabaseTemplate(options.cacheDirectory)) {
+          options.onPhase?.(
+            'preparing an empty database to copy (PGlite initdb: a minute at most, once per machine)',
+          );
+        }
+        await createDatabaseFromTemplate(postgres, options.cacheDirectory);
+      }
+      options.onPhase?.('opening the database');
+    }
     const sql: SqlClient =
       options.databaseUrl !== undefined
         ? new PostgresSqlClient(options.databaseUrl)
-        : await PgliteSqlClient.open(join(dataDir, 'postgres'));
+        : await PgliteSqlClient.open(postgres);
     opened.push(() => sql.close());
+    options.onPhase?.('applying migrations');
     const migrations = await migrate(sql, loadMigrations(options.migrationsDirectory));
 
-    const dynamo = await startDynalite(join(dataDir, 'dynamodb'));
-    opened.push(() => dynamo.close());
-    await ensureLeaseTable(dynamo.client, LOCAL_LEASE_TABLE);
+    let dynamo: LocalDynamo | undefined;
+    let starting: Promise<LocalDynamo> | undefined;
+    const startLeaseTable = (): Promise<LocalDynamo> => {
+      starting ??= (async () => {
+        options.onPhase?.('starting the local lease table');
+        // Loaded here: dynalite and the DynamoDB client are for the commands that use the lease.
+        const { ensureLeaseTable, startDynalite } = await import('./dynalite-server');
+        const started = await startDynalite(join(dataDir, DYNAMODB_DIRECTORY));
+        opened.push(() => started.close());
+        await ensureLeaseTable(started.client, LOCAL_LEASE_TABLE);
+        dynamo = started;
+        return started;
+      })();
+      return starting;
+    };
+    if (options.leaseTable !== 'on first use') await startLeaseTable();
 
     const running = new Set<string>();
     let leaseStore: LeaseStore;
@@ -125,7 +175,19 @@ export async function openLocalServices(options: LocalServicesOptions): Promise<
         },
       };
     } else {
-      leaseStore = new DynamoDbLeaseStore({ client: dynamo.client, tableName: LOCAL_LEASE_TABLE });
+      let store: DynamoDbLeaseStore | undefined;
+      const opening = async () => {
+        const { DynamoDbLeaseStore } = await import('../lambdas/adapters/dynamodb-lease-store');
+        store ??= new DynamoDbLeaseStore({
+          client: (await startLeaseTable()).client,
+          tableName: LOCAL_LEASE_TABLE,
+        });
+        return store;
+      };
+      leaseStore = {
+        read: async () => (await opening()).read(),
+        tryWrite: async (next, seen) => (await opening()).tryWrite(next, seen),
+      };
       liveness = { isRunning: async (executionId) => running.has(executionId) };
     }
     const leases = new LeaseService(
@@ -140,9 +202,22 @@ export async function openLocalServices(options: LocalServicesOptions): Promise<
       leases,
       transitions: options.transitions ?? [],
       maxBackfillDays: options.maxBackfillDays ?? 3660,
-      now: options.now ?? (() => new Date()),
+      now: options.now ?? environmentClock(),
     };
-    return { deps, dataDir, running, leaseStore, dynamo, migrations, close: closeAll };
+    return {
+      deps,
+      dataDir,
+      running,
+      leaseStore,
+      get dynamo(): LocalDynamo {
+        if (dynamo === undefined)
+          throw new Error('The local lease table was not started (leaseTable: on first use).');
+        return dynamo;
+      },
+      leaseTableStarted: () => mark !== undefined || dynamo !== undefined,
+      migrations,
+      close: closeAll,
+    };
   } catch (error) {
     await closeAll();
     throw error;

@@ -3,9 +3,9 @@ import { HindsightError } from '../lambdas/engine/errors';
 import { HANDLERS, type HandlerName } from '../lambdas/workflow/handlers';
 import { handleLease } from '../lambdas/workflow/lease-steps';
 import type { StepDependencies } from '../lambdas/workflow/steps';
+import { FAKE_ENVIRONMENT } from '../lib/fake-environment';
 import type { WorkflowKind } from '../lib/state-machine';
 import type { JsonValue, WorkflowDefinitions } from '../lib/workflow-definitions';
-import { FAKE_ENVIRONMENT } from '../lib/workflow-definitions';
 import type { LocalServices } from './local-services';
 import { type LocalStateMachine, loadStepFunctionsRunner } from './step-functions-runner';
 
@@ -39,6 +39,8 @@ export interface LocalWorkflowOptions {
    */
   readonly pauseMs?: number;
   readonly onTask?: (event: TaskEvent) => void;
+  /** Awaited before each Task's step runs (after `onTask`): e.g. publishing what the last one committed. */
+  readonly beforeTask?: (event: TaskEvent) => Promise<void>;
 }
 
 /** A Task step has run after its execution ended: a Map item queued behind a failed one. */
@@ -126,7 +128,9 @@ export class LocalWorkflows {
         if (!this.services.running.has(executionId)) {
           throw new ExecutionEndedError(`Execution ${executionId} has ended; "${name}" does not run.`);
         }
-        this.options.onTask?.({ executionId, state: name, input });
+        const event = { executionId, state: name, input };
+        this.options.onTask?.(event);
+        await this.options.beforeTask?.(event);
         const output = await step(this.services.deps, input);
         // What crosses a state boundary is JSON, in AWS and here.
         return JSON.parse(JSON.stringify(output ?? null)) as JsonValue;
