@@ -4,17 +4,14 @@
  * checked its own input and closed whatever happens.
  */
 import type { Command } from 'commander';
-import { z } from 'zod';
-import { dateOf, type IsoDate, isIsoDate } from '../lambdas/engine/dates';
+import { dateOf, type IsoDate } from '../lambdas/engine/dates';
 import { type FieldNames, type InputProblem, InvalidInputError } from '../lambdas/engine/errors';
-import { isoDate } from '../lambdas/engine/schemas';
 import { readProjectConfig } from '../lib/config';
 import { STACK_NAME, STACK_NAME_FORM } from '../lib/stack-outputs';
 import { maskDatabaseUrl } from '../local/database-url';
-import { openAwsTarget } from './aws/aws-target';
-import type { CliIo } from './io';
-import { type GlobalOptions, loadPipeline, openSession, type ProjectPipeline, type Session } from './session';
-import { openLocalTarget, type Target } from './target';
+import { type CliIo, wantsColour } from './io';
+import { type GlobalOptions, loadPipeline, type ProjectPipeline, type Session } from './session';
+import type { Target } from './target';
 
 /** Days `start` catches up and `status` shows when no range is given. */
 export const CATCH_UP_DAYS = 30;
@@ -55,11 +52,19 @@ export interface CommandContext {
   localOnly(command: string, why: string): void;
   /** Refuses `--stages` for a command that works on the project's own pipeline files. */
   projectPipelineOnly(command: string, why: string): void;
+  /**
+   * `hindsight <the global options typed> <args>`: a command to paste, acting on what this one
+   * acted on (a database URL given as a flag is masked).
+   */
+  commandLine(args: readonly string[]): string;
+  /** Whether to colour the output (`--no-color`, NO_COLOR, FORCE_COLOR, a terminal). */
+  colour(): boolean;
 }
 
-export function commandContext(program: Command, io: CliIo): CommandContext {
+export function commandContext(program: Command, io: CliIo, argv: readonly string[] = []): CommandContext {
+  const invokedAs = ['hindsight', ...argv].join(' ');
   const globals = (): TargetOptions => {
-    const options = program.opts<TargetOptions>();
+    const options = { ...program.opts<TargetOptions>(), invokedAs };
     if (options.aws) return options; // DATABASE_URL is a local setting
     // --database-url as given (even empty, which is refused); DATABASE_URL when set and not empty.
     if (options.databaseUrl !== undefined) return options;
@@ -83,7 +88,8 @@ export function commandContext(program: Command, io: CliIo): CommandContext {
       }
     },
     withSession: async (loaded, work) => {
-      const session = await openSession(globals(), loaded);
+      const { openSession } = await import('./session');
+      const session = await openSession(globals(), loaded, undefined, openingNotices(io));
       try {
         await work(session);
       } finally {
@@ -100,7 +106,32 @@ export function commandContext(program: Command, io: CliIo): CommandContext {
       if (stages !== undefined)
         throw InvalidInputError.of('--stages', stages, `no --stages with ${command}: ${why}`);
     },
+    colour: () => wantsColour(program.opts<{ color?: boolean }>(), io.env ?? process.env, io.isTty),
+    commandLine: (args) => {
+      const options = program.opts<TargetOptions>();
+      const typed: string[] = [];
+      if (options.aws) typed.push('--aws');
+      for (const [flag, value] of [
+        ['--stack', options.stack],
+        ['--region', options.region],
+        ['--data-dir', program.getOptionValueSource('dataDir') === 'default' ? undefined : options.dataDir],
+        [
+          '--database-url',
+          options.databaseUrl === undefined ? undefined : maskDatabaseUrl(options.databaseUrl),
+        ],
+        ['--stages', options.stages],
+      ] as const) {
+        if (value !== undefined) typed.push(flag, value);
+      }
+      for (const param of options.param ?? []) typed.push('--param', param);
+      return ['hindsight', ...typed, ...args].map(shellWord).join(' ');
+    },
   };
+}
+
+/** A word as a POSIX shell reads it back: as is when it is plain, else in single quotes. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
 export interface BackfillOptions {
@@ -177,13 +208,27 @@ export function checkTargetOptions(options: TargetOptions, backfill?: BackfillOp
   if (problems.length > 0) throw new InvalidInputError(problems);
   return options;
 }
+/**
+ * On a terminal, a line on stderr for each slow step of opening a data directory (creating its
+ * database, synthesizing the workflows), so a first command is never silent for long; piped
+ * output stays as it was (and `--json` stdout clean).
+ */
+function openingNotices(io: CliIo): ((line: string) => void) | undefined {
+  return io.isTty ? (line) => io.err(line) : undefined;
+}
+
 /** The local runtime on the data directory, or with `--aws` the deployed stack. */
 export async function openTarget(
   options: TargetOptions,
   loaded: ProjectPipeline,
   io: CliIo,
 ): Promise<Target> {
-  if (!options.aws) return openLocalTarget(options, loaded);
+  // Loaded here: the local runtime (PGlite, dynalite) and the AWS SDK are for the commands that open one.
+  if (!options.aws) {
+    const { openLocalTarget } = await import('./target');
+    return openLocalTarget(options, loaded, openingNotices(io));
+  }
+  const { openAwsTarget } = await import('./aws/aws-target');
   return openAwsTarget({
     stackName: options.stack ?? readProjectConfig(loaded.project).stackName,
     ...(options.region === undefined ? {} : { region: options.region }),
@@ -194,14 +239,6 @@ export async function openTarget(
     pollMs: io.pollMs ?? 5_000,
   });
 }
-export const rangeSchema = z
-  .strictObject({ from: isoDate.optional(), to: isoDate.optional() })
-  .superRefine((range, ctx) => {
-    if (isIsoDate(range.from) && isIsoDate(range.to) && range.to < range.from) {
-      ctx.addIssue({ code: 'custom', path: ['to'], message: `a date on or after --from (${range.from})` });
-    }
-  });
-
 /** Drops undefined fields, so a flag not given is a field not sent (strict schemas refuse unknown ones). */
 export function definedOnly<V>(values: Record<string, V | undefined>): Record<string, V> {
   const defined: Record<string, V> = {};

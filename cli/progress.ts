@@ -37,7 +37,17 @@ export class BackfillProgress {
     this.last = line;
   }
 
-  end(): void {
+  /**
+   * Stops the display. After a backfill that succeeded, its last frame shows every date done
+   * (`30/30`): the updates come as each date starts, so none says the last one finished.
+   */
+  end(succeeded: boolean): void {
+    if (succeeded) {
+      const line = `[${this.total}/${this.total}] dates done`;
+      if (this.bar) this.bar.update(this.total, { date: '', detail: 'done' });
+      else if (this.last !== line) this.io.out(line);
+      this.last = line;
+    }
     this.bar?.stop();
   }
 }

@@ -3,7 +3,8 @@
  * scripts, no external resources) to open in a browser or attach to a ticket.
  *
  * Every (date, stage) is a cell coloured by state, with `data-date`, `data-stage` and `data-state`
- * attributes and a `title` (shown on hover) giving the recorded and code versions and the reasons.
+ * attributes and a `title` (shown on hover) giving the recorded and code versions and the reasons;
+ * the last column says where each date's rerun starts, and the page ends with the command to run next.
  * The grid has fixed sizes (STATUS_PAGE_LAYOUT), so a cell's position on a screenshot is known.
  *
  * "running" is an approximation: the ledger does not say which (date, stage) a backfill is on. A
@@ -42,6 +43,8 @@ export const STATUS_PAGE_LAYOUT = {
   headerRowHeight: 32,
   cellWidth: 104,
   cellHeight: 28,
+  /** The last column: the stage each date reruns from (or the stages it reruns). */
+  rerunsColumnWidth: 200,
 } as const;
 
 /** The centre of the cell of date row `row` and stage column `column` (both from 0), in CSS pixels. */
@@ -65,6 +68,8 @@ export interface StatusPageOptions {
   readonly generatedAt?: Date;
   /** @default computed from the stages each date reruns */
   readonly totals?: StatusPageTotals;
+  /** The command that reruns what is stale or missing (`hindsight backfill --auto`), shown when there is any. */
+  readonly nextCommand?: string;
 }
 
 /** The totals of an auto plan of the shown dates: each date reruns its stale and missing stages. */
@@ -102,6 +107,7 @@ export function renderStatusPage(report: StatusReport, options: StatusPageOption
     legend(report),
     '<section class="facts">',
     `<p class="totals">Plan: ${esc(count(totals.dates, 'date'))} to rerun, ${esc(count(totals.stageRuns, 'stage-run'))}; a full rerun is ${esc(count(totals.fullRerunStageRuns, 'stage-run'))}.</p>`,
+    nextStep(totals, options.nextCommand),
     `<p class="lease">Lease: ${esc(describeLease(report))}</p>`,
     lastRuns(report),
     '</section>',
@@ -135,13 +141,16 @@ function grid(report: StatusReport): string {
         `title="${esc(cellTitle(report, cell, state))}" aria-label="${esc(`${cell.stage} ${state}`)}"></td>`
       );
     });
-    const start =
-      row.startStage === null ? '' : ` title="${esc(`reruns ${describeReruns(report.stages, row)}`)}"`;
-    return `<tr><th scope="row"${start}>${esc(row.date)}</th>${cells.join('')}</tr>`;
+    const reruns = describeReruns(report.stages, row);
+    const start = row.startStage === null ? '' : ` title="${esc(`reruns ${reruns}`)}"`;
+    return (
+      `<tr><th scope="row"${start}>${esc(row.date)}</th>${cells.join('')}` +
+      `<td class="reruns" title="${esc(reruns === '' ? 'fresh: nothing to rerun' : `reruns ${reruns}`)}">${esc(reruns)}</td></tr>`
+    );
   });
   return [
     '<table class="grid">',
-    `<thead><tr><th scope="col">date</th>${head.join('')}</tr></thead>`,
+    `<thead><tr><th scope="col">date</th>${head.join('')}<th scope="col" class="reruns" title="where the next backfill starts on each date">reruns</th></tr></thead>`,
     `<tbody>${rows.join('\n')}</tbody>`,
     '</table>',
   ].join('\n');
@@ -185,9 +194,41 @@ export function cellTitle(report: StatusReport, cell: StatusCell, state: Display
       : [recorded === null ? null : `recorded v${recorded}`, code === null ? null : `code v${code}`]
           .filter((part) => part !== null)
           .join(', ');
-  const reasons = cell.reasons.length === 0 ? ['fresh'] : [...new Set(cell.reasons.map(describeReason))];
+  const reasons = cell.reasons.length === 0 ? ['fresh'] : describeCellReasons(cell.reasons);
   if (state === 'running') reasons.unshift('running (a backfill holds the lease)');
   return `${cell.stage}: ${versions}; ${reasons.join('; ')}`;
+}
+
+/**
+ * A cell's reasons in words, each said once: the reasons of one input that changed the same way on
+ * several dates of its window (a stage reading 7 days sees 7) become one clause naming the dates
+ * it reads that changed, from the first.
+ */
+export function describeCellReasons(reasons: readonly StaleReason[]): string[] {
+  const clauses = new Map<string, { words: string; dates: string[] }>();
+  for (const reason of reasons) {
+    const words = describeReason(reason);
+    const clause = clauses.get(words) ?? { words, dates: [] };
+    if (reason.kind === 'input-stale' && !clause.dates.includes(reason.inputDate))
+      clause.dates.push(reason.inputDate);
+    clauses.set(words, clause);
+  }
+  return [...clauses.values()].map(({ words, dates }) => {
+    if (dates.length === 0) return words;
+    const sorted = [...dates].sort();
+    const on =
+      sorted.length === 1
+        ? sorted[0]
+        : `${sorted.length} dates it reads, ${sorted[0]} .. ${sorted[sorted.length - 1]}`;
+    return `${words} (on ${on})`;
+  });
+}
+
+/** What to run next: the backfill that reruns what is stale or missing. */
+function nextStep(totals: StatusPageTotals, command: string | undefined): string {
+  if (totals.dates === 0) return '<p class="next">Next: nothing to rerun; every date shown is fresh.</p>';
+  if (command === undefined) return '';
+  return `<p class="next">Next: <code>${esc(command)}</code> reruns them.</p>`;
 }
 
 function recordedVersion(cell: StatusCell, code: number | null): number | null {
@@ -241,11 +282,13 @@ function css(stages: number): string {
     'h1{margin:0 0 8px;font-size:24px;line-height:32px}',
     '.meta{margin:0;color:#5a6375}',
     `.grid{margin:0 0 0 ${l.gridLeft}px;border-collapse:separate;border-spacing:0;table-layout:fixed;` +
-      `width:${l.dateColumnWidth + stages * l.cellWidth}px}`,
+      `width:${l.dateColumnWidth + stages * l.cellWidth + l.rerunsColumnWidth}px}`,
     `.grid th,.grid td{padding:0;height:${l.cellHeight}px;width:${l.cellWidth}px;overflow:hidden;white-space:nowrap;text-overflow:ellipsis}`,
     `.grid thead th{height:${l.headerRowHeight}px;font-weight:600;text-align:center}`,
     `.grid thead th:first-child,.grid tbody th{width:${l.dateColumnWidth}px;text-align:left;font-weight:400;font-variant-numeric:tabular-nums}`,
     '.grid td{border:2px solid #fff;border-radius:4px}',
+    `.grid .reruns{width:${l.rerunsColumnWidth}px;padding-left:12px;text-align:left;font-weight:400;color:#5a6375}`,
+    '.next code{background:#f1f3f7;padding:1px 4px;border-radius:3px}',
     states,
     '.legend{list-style:none;display:flex;flex-wrap:wrap;gap:6px 20px;margin:16px 0 0;padding:0 ' +
       `${l.gridLeft}px}`,

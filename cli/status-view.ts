@@ -1,6 +1,7 @@
 import type { LeaseRecord } from '../lambdas/engine/lease';
 import type { CellState, DateStatus } from '../lambdas/engine/plan';
 import type { HistoryRow } from '../lambdas/ledger/ledger-store';
+import type { RunningCommand } from './local-status';
 
 /** One cell of the grid, with the version the ledger recorded for it (null when there is no row). */
 export type StatusCell = DateStatus['cells'][number] & { readonly recordedVersion?: number | null };
@@ -24,6 +25,10 @@ export interface StatusReport {
   readonly counts: Readonly<Record<CellState, number>>;
   readonly lease: LeaseRecord | null;
   readonly lastRuns: readonly HistoryRow[];
+  /** The command holding the local data directory, when one runs: the grid is as of its last committed date. */
+  readonly running?: RunningCommand;
+  /** The lease's holder is known to have ended (its process is gone): the next run or backfill takes the lease over. */
+  readonly leaseHolderEnded?: boolean;
 }
 
 const SYMBOL: Record<CellState, string> = { fresh: '●', stale: '◐', missing: '○' };
@@ -32,9 +37,10 @@ const RESET = '\u001b[0m';
 
 /** The grid of dates × stages, coloured on a terminal and plain (letters F / S / -) when piped. */
 export function formatStatus(report: StatusReport, colour: boolean): string {
-  const lines: string[] = [];
+  const lines: string[] = report.running ? [...describeRunning(report.running), ''] : [];
   if (report.dates.length === 0) {
-    lines.push('No runs yet: the ledger is empty. Start with `npm run hindsight -- run`.');
+    if (report.running === undefined || report.running.gridAsOf !== undefined)
+      lines.push('No runs yet: the ledger is empty. Start with `npx hindsight run`.');
   } else {
     const width = Math.max(...report.stages.map((stage) => stage.length), 5);
     lines.push(
@@ -54,7 +60,14 @@ export function formatStatus(report: StatusReport, colour: boolean): string {
       `${legend}   (${report.counts.fresh} fresh, ${report.counts.stale} stale, ${report.counts.missing} missing)`,
     );
   }
-  lines.push('', `Lease: ${describeLease(report.lease)}`);
+  lines.push(
+    '',
+    `Lease: ${describeLease(report.lease)}${
+      report.leaseHolderEnded && report.lease?.holder
+        ? '\n  Its process has ended (killed or crashed): the next run or backfill takes the lease over.'
+        : ''
+    }`,
+  );
   if (report.lastRuns.length > 0) {
     lines.push('', 'Last runs:');
     const stageWidth = Math.max(10, ...report.lastRuns.map((run) => run.stage.length));
@@ -86,6 +99,23 @@ export function describeReruns(
 
 function plain(state: CellState): string {
   return state === 'fresh' ? 'F' : state === 'stale' ? 'S' : '-';
+}
+
+/** The command running on the data directory: what, since when, how far. */
+function describeRunning(running: RunningCommand): string[] {
+  const started = running.startedAt.replace('T', ' ').slice(0, 19);
+  const progress = [
+    running.planned === undefined ? undefined : `${running.done ?? 0}/${running.planned} dates done`,
+    running.date === undefined
+      ? running.phase
+      : `now ${running.date}${running.stage ? ` ${running.stage}` : ''}`,
+  ].filter((part) => part !== undefined);
+  return [
+    `Running: ${running.command} (process ${running.pid}, started ${started} UTC)${progress.length > 0 ? `: ${progress.join(', ')}` : ''}.`,
+    running.gridAsOf === undefined
+      ? 'No grid published yet: it opens the data directory.'
+      : `Grid as of ${running.gridAsOf.replace('T', ' ').slice(0, 19)} UTC, its last committed date.`,
+  ];
 }
 
 function describeLease(lease: LeaseRecord | null): string {

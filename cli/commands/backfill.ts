@@ -4,12 +4,11 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { InvalidInputError } from '../../lambdas/engine/errors';
-import { formatPlan, parseBackfillInput } from '../../lambdas/engine/plan';
-import { computePlan } from '../../lambdas/workflow/steps';
 import type { CommandContext } from '../command-context';
 import { type BackfillOptions, checkTargetOptions, definedOnly, FLAG_NAMES } from '../command-context';
+import { exitOnInterrupt, interruptedMessage } from '../interrupt';
 import { describeFailure, RunFailedError } from '../io';
-import { BackfillProgress } from '../progress';
+import { count as counted } from '../words';
 
 export function registerBackfill(program: Command, ctx: CommandContext): void {
   program
@@ -34,24 +33,38 @@ export function registerBackfill(program: Command, ctx: CommandContext): void {
     .option('--no-wait', 'with --aws: start the execution and return, without following it')
     .action(async (options: BackfillOptions) => {
       const targetOptions = checkTargetOptions(ctx.globals(), options);
+      const { formatPlan, parseBackfillInput } = await import('../../lambdas/engine/plan');
+      const { computePlan } = await import('../../lambdas/workflow/steps');
+      const { BackfillProgress } = await import('../progress');
       const loaded = ctx.load();
+      const { sayStillStale, sayWhatStaysStale } = await import('../stale-notice');
       const { pipeline } = loaded;
       const raw = backfillInputOf(options);
       // Refuse bad input before opening anything, naming the flags typed.
       parseBackfillInput(raw, pipeline, ctx.today(), ctx.maxDays(loaded), FLAG_NAMES);
+      if (!options.yes && !options.dryRun && !ctx.io.canAsk) {
+        // As `terraform apply` does: with no one to answer, running anyway would skip the question.
+        throw InvalidInputError.of(
+          '--yes',
+          undefined,
+          '--yes: there is no terminal to confirm the backfill on (stdin is not a terminal); pass --yes to run it without asking, or --dry-run to see the plan only',
+        );
+      }
       await ctx.withTarget(loaded, async (target) => {
         const { dryRun, plan } = await computePlan(target.deps, raw, FLAG_NAMES);
         ctx.io.out(formatPlan(plan, pipeline));
+        await sayWhatStaysStale(ctx, target, loaded, plan, options);
         if (dryRun || plan.dates.length === 0) return;
         if (targetOptions.aws) {
           ctx.io.out(
             `(Planned with this checkout's stage code; the deployed backfill plans again with the deployed code.)`,
           );
         }
-        if (!options.yes && ctx.io.isTty && !(await confirm('Run this backfill?'))) {
+        if (!options.yes && !(await confirm('Run this backfill?'))) {
           ctx.io.out('Cancelled; nothing was changed.');
           return;
         }
+        target.progress?.({ planned: plan.dates.length, done: 0 });
         const execution = await target.start('backfill', raw, options.name);
         if (targetOptions.aws)
           ctx.io.out(`Started backfill execution ${execution.executionId} on ${target.description}.`);
@@ -62,12 +75,25 @@ export function registerBackfill(program: Command, ctx: CommandContext): void {
           return;
         }
         const progress = new BackfillProgress(ctx.io, plan.dates.length);
-        const outcome = await execution.wait((update) => progress.update(update));
-        progress.end();
-        if (outcome.status !== 'SUCCEEDED') throw new RunFailedError(describeFailure('Backfill', outcome));
+        const interrupted = interruptedMessage({
+          aws: targetOptions.aws === true,
+          command: 'backfill',
+          resume: ctx.commandLine(['backfill', '--auto']),
+          status: ctx.commandLine(['status']),
+        });
+        const outcome = await exitOnInterrupt(ctx.io, interrupted, () =>
+          execution.wait((update) => progress.update(update)),
+        );
+        progress.end(outcome.status === 'SUCCEEDED');
+        if (outcome.status !== 'SUCCEEDED') {
+          throw new RunFailedError(
+            describeFailure('Backfill', outcome, ctx.commandLine(['backfill', '--auto'])),
+          );
+        }
         ctx.io.out(
           `Backfill done: ${backfillTotals(outcome.output, plan.dates.length, plan.totals.stageRuns)}.`,
         );
+        await sayStillStale(ctx, target, loaded);
       });
     });
 }
@@ -121,5 +147,5 @@ function backfillTotals(output: unknown, dates: number, stageRuns: number): stri
       ? (output.totals as { dates?: unknown; stageRuns?: unknown })
       : {};
   const count = (value: unknown, fallback: number) => (typeof value === 'number' ? value : fallback);
-  return `${count(totals.dates, dates)} dates, ${count(totals.stageRuns, stageRuns)} stage-runs`;
+  return `${counted(count(totals.dates, dates), 'date')}, ${counted(count(totals.stageRuns, stageRuns), 'stage-run')}`;
 }

@@ -4,17 +4,6 @@ import { dirname, join, relative } from 'node:path';
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context';
 import { RunFailedError } from '../io';
-import {
-  acceptStage,
-  checkLock,
-  computeLock,
-  formatFindings,
-  LOCK_FILE_NAME,
-  lockVerdict,
-  readLockFile,
-  updateLock,
-  writeLockFile,
-} from '../version-guard';
 
 export function registerLock(program: Command, ctx: CommandContext): void {
   program
@@ -30,6 +19,18 @@ export function registerLock(program: Command, ctx: CommandContext): void {
     .action(async (options: { check?: boolean; accept?: string }) => {
       ctx.localOnly('lock', 'the version guard checks the code in this checkout');
       ctx.projectPipelineOnly('lock', "the lock records the project's pipeline (hindsight:pipeline)");
+      // The version guard parses stage code with the TypeScript compiler: loaded for this command only.
+      const {
+        acceptStage,
+        checkLock,
+        computeLock,
+        formatFindings,
+        LOCK_FILE_NAME,
+        lockVerdict,
+        readLockFile,
+        updateLock,
+        writeLockFile,
+      } = await import('../version-guard');
       const loaded = ctx.load();
       const { pipeline } = loaded;
       const root = loaded.project.root;

@@ -1,7 +1,5 @@
 /** `plan`: what a backfill would rerun, before anything runs. */
 import type { Command } from 'commander';
-import { formatPlan, parseBackfillInput, planToJson } from '../../lambdas/engine/plan';
-import { computePlan } from '../../lambdas/workflow/steps';
 import type { CommandContext } from '../command-context';
 import { checkTargetOptions, definedOnly, FLAG_NAMES } from '../command-context';
 
@@ -14,7 +12,10 @@ export function registerPlan(program: Command, ctx: CommandContext): void {
     .option('--json', 'print the plan as JSON')
     .action(async (options: { from?: string; to?: string; json?: boolean }) => {
       checkTargetOptions(ctx.globals());
+      const { formatPlan, parseBackfillInput, planToJson } = await import('../../lambdas/engine/plan');
+      const { computePlan } = await import('../../lambdas/workflow/steps');
       const loaded = ctx.load();
+      const { sayWhatStaysStale } = await import('../stale-notice');
       const { pipeline } = loaded;
       const input = parseBackfillInput(
         { mode: 'auto', ...definedOnly({ from: options.from, to: options.to }) },
@@ -25,7 +26,12 @@ export function registerPlan(program: Command, ctx: CommandContext): void {
       );
       await ctx.withTarget(loaded, async (target) => {
         const { plan } = await computePlan(target.deps, input, FLAG_NAMES);
-        ctx.io.out(options.json ? JSON.stringify(planToJson(plan), null, 2) : formatPlan(plan, pipeline));
+        if (options.json) {
+          ctx.io.out(JSON.stringify(planToJson(plan), null, 2));
+          return;
+        }
+        ctx.io.out(formatPlan(plan, pipeline));
+        await sayWhatStaysStale(ctx, target, loaded, plan, options);
       });
     });
 }

@@ -1,17 +1,13 @@
 /** `run` and `start`: dates through the daily workflow, one at a time, in order. */
 import type { Command } from 'commander';
-import { z } from 'zod';
 import { addDays, dateRange, daysBetween, type IsoDate, isIsoDate } from '../../lambdas/engine/dates';
 import type { Pipeline } from '../../lambdas/engine/pipeline';
-import { isoDate, parseInput } from '../../lambdas/engine/schemas';
-import { readLedger } from '../../lambdas/ledger/ledger-store';
-import { checkDailyDate } from '../../lambdas/workflow/resolve-date';
 import type { CommandContext } from '../command-context';
 import { CATCH_UP_DAYS, checkTargetOptions, definedOnly, FLAG_NAMES } from '../command-context';
+import { exitOnInterrupt, interruptedMessage } from '../interrupt';
 import { type CliIo, describeFailure, RunFailedError } from '../io';
-import { formatStatus } from '../status-view';
 import type { Target } from '../target';
-import { statusReport } from './status';
+import { count } from '../words';
 
 export function registerRun(program: Command, ctx: CommandContext): void {
   program
@@ -32,7 +28,9 @@ export function registerRun(program: Command, ctx: CommandContext): void {
       checkTargetOptions(ctx.globals());
       const loaded = ctx.load();
       const { pipeline } = loaded;
-      const request = parseRunOptions(options, ctx.today(), ctx.maxDays(loaded));
+      const request = await parseRunOptions(options, ctx.today(), ctx.maxDays(loaded));
+      const { checkDailyDate } = await import('../../lambdas/workflow/resolve-date');
+      const { sayStillStale } = await import('../stale-notice');
       await ctx.withTarget(loaded, async (target) => {
         const dates =
           request.dates ?? (await missingDates(target, pipeline, request.since, addDays(ctx.today(), -1)));
@@ -43,7 +41,10 @@ export function registerRun(program: Command, ctx: CommandContext): void {
         if (!extendHistory && dates[0] !== undefined) {
           await checkDailyDate(target.deps, dates[0], { ...typed, names: FLAG_NAMES });
         }
-        await runDaily(target, pipeline, dates, ctx.io, extendHistory);
+        await exitOnInterrupt(ctx.io, interrupted(ctx), () =>
+          runDaily(target, pipeline, dates, ctx.io, extendHistory, ctx.commandLine(['backfill', '--auto'])),
+        );
+        await sayStillStale(ctx, target, loaded);
       });
     });
 
@@ -54,19 +55,30 @@ export function registerRun(program: Command, ctx: CommandContext): void {
       ctx.localOnly('start', 'it catches up the local data directory (use run --aws)');
       const loaded = ctx.load();
       const { pipeline } = loaded;
+      const { sayStillStale } = await import('../stale-notice');
+      const { formatStatus } = await import('../status-view');
+      const { statusReport } = await import('./status');
       await ctx.withTarget(loaded, async (target) => {
         const since = addDays(ctx.today(), -CATCH_UP_DAYS);
-        await runDaily(
-          target,
-          pipeline,
-          await missingDates(target, pipeline, since, addDays(ctx.today(), -1)),
-          ctx.io,
-          true,
+        const dates = await missingDates(target, pipeline, since, addDays(ctx.today(), -1));
+        await exitOnInterrupt(ctx.io, interrupted(ctx), () =>
+          runDaily(target, pipeline, dates, ctx.io, true, ctx.commandLine(['backfill', '--auto'])),
         );
+        await sayStillStale(ctx, target, loaded);
         ctx.io.out('');
-        ctx.io.out(formatStatus(await statusReport(target, pipeline, {}), ctx.io.isTty));
+        ctx.io.out(formatStatus(await statusReport(target, pipeline, {}), ctx.colour()));
       });
     });
+}
+
+/** What a Ctrl-C during daily runs says. */
+function interrupted(ctx: CommandContext): string {
+  return interruptedMessage({
+    aws: ctx.globals().aws === true,
+    command: 'run',
+    resume: ctx.commandLine(['backfill', '--auto']),
+    status: ctx.commandLine(['status']),
+  });
 }
 
 interface RunOptions {
@@ -81,19 +93,25 @@ interface RunOptions {
  * `run`'s flags, checked before anything is opened. `typed` is the flag the first date to run
  * comes from, with its value; absent for the default catch-up.
  */
-function parseRunOptions(
+async function parseRunOptions(
   options: RunOptions,
   today: IsoDate,
   maxDays: number,
-): { dates?: IsoDate[]; since: IsoDate; typed?: { field: 'date' | 'from' | 'since'; value: IsoDate } } {
+): Promise<{
+  dates?: IsoDate[];
+  since: IsoDate;
+  typed?: { field: 'date' | 'from' | 'since'; value: IsoDate };
+}> {
+  const { z } = await import('zod');
+  const { isoDate, parseInput } = await import('../../lambdas/engine/schemas');
   const yesterday = addDays(today, -1);
   const upToYesterday = `a date up to yesterday (${yesterday}); a day is processed once it is over`;
   const schema = z
     .strictObject({
-      date: isoDate.optional(),
-      from: isoDate.optional(),
-      to: isoDate.optional(),
-      since: isoDate.optional(),
+      date: z.optional(isoDate),
+      from: z.optional(isoDate),
+      to: z.optional(isoDate),
+      since: z.optional(isoDate),
     })
     .superRefine((o, ctx) => {
       if (o.date && (o.from || o.to)) {
@@ -133,6 +151,7 @@ async function missingDates(
   since: IsoDate,
   until: IsoDate,
 ): Promise<IsoDate[]> {
+  const { readLedger } = await import('../../lambdas/ledger/ledger-store');
   const last = pipeline.names[pipeline.names.length - 1];
   const done = new Set(
     (await readLedger(target.deps.sql, { from: since, to: until }))
@@ -149,24 +168,27 @@ async function runDaily(
   dates: readonly IsoDate[],
   io: CliIo,
   extendHistory: boolean,
+  /** The command that starts the auto backfill, named by the refusals that need one. */
+  autoBackfill: string,
 ): Promise<void> {
   if (dates.length === 0) {
     io.out('Nothing to run: every date is done.');
     return;
   }
   const started = Date.now();
-  for (const date of dates) {
+  for (const [done, date] of dates.entries()) {
+    target.progress?.({ planned: dates.length, done });
     const began = Date.now();
     const outcome = await (
       await target.start('daily', extendHistory ? { date, extendHistory } : { date })
     ).wait();
     if (outcome.status !== 'SUCCEEDED')
-      throw new RunFailedError(describeFailure(`Daily run for ${date}`, outcome));
+      throw new RunFailedError(describeFailure(`Daily run for ${date}`, outcome, autoBackfill));
     const stages = stageRows(outcome.output, pipeline);
     io.out(`${date}  ${stages}  (${((Date.now() - began) / 1000).toFixed(2)} s)`);
   }
   io.out(
-    `Ran ${dates.length} dates through ${pipeline.names.length} stages in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+    `Ran ${count(dates.length, 'date')} through ${count(pipeline.names.length, 'stage')} in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
   );
 }
 

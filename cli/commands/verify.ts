@@ -1,13 +1,7 @@
 /** `verify`: recompute fresh cells in rolled-back transactions and compare with what is stored. */
 import type { Command } from 'commander';
 import { DataDirectoryInUseError, HindsightError } from '../../lambdas/engine/errors';
-import {
-  formatVerifyReport,
-  foundDifferences,
-  parseVerifyInput,
-  VERIFY_DEFAULT_DAYS,
-} from '../../lambdas/engine/verify';
-import { chooseVerification, verifySelection } from '../../lambdas/workflow/verify';
+import { VERIFY_DEFAULT_DAYS } from '../../lambdas/engine/verify/cells';
 import { readProjectConfig } from '../../lib/config';
 import type { CommandContext } from '../command-context';
 import { checkTargetOptions, definedOnly, FLAG_NAMES } from '../command-context';
@@ -42,6 +36,10 @@ export function registerVerify(program: Command, ctx: CommandContext): void {
     .option('--json', 'print the report as JSON')
     .action(async (options: VerifyOptions) => {
       const globals = checkTargetOptions(ctx.globals());
+      const { formatVerifyReport, foundDifferences, parseVerifyInput } = await import(
+        '../../lambdas/engine/verify'
+      );
+      const { chooseVerification, verifySelection } = await import('../../lambdas/workflow/verify');
       const loaded = ctx.load();
       const { pipeline } = loaded;
       const today = ctx.today();

@@ -87,6 +87,15 @@ export function lockDirectory(lockFile: string, directory: string): DirectoryLoc
   }
 }
 
+/**
+ * The process holding `lockFile` when it is another process that still runs; undefined when the
+ * directory is free (no lock, a lock whose process has ended, or one of this process).
+ */
+export function liveLockHolder(lockFile: string): number | undefined {
+  const holder = parseLock(readIfExists(lockFile) ?? '');
+  return holder !== undefined && holder !== process.pid && isAlive(holder) ? holder : undefined;
+}
+
 /** Removes the stale lock whose content is `stale`, unless another process is already doing so. */
 function takeOver(lockFile: string, stale: string, directory: string): void {
   const marker = `${lockFile}.takeover-${createHash('sha256').update(stale).digest('hex').slice(0, 16)}`;

@@ -119,6 +119,13 @@ export class MissingInputError extends HindsightError {
 }
 
 /**
+ * How a message from the workflows tells its reader to start the auto backfill: the console's
+ * execution input. The CLI shows those messages with its own command in its place
+ * (`startAutoBackfillFor` in cli/io.ts), so each message is written once.
+ */
+export const START_AUTO_BACKFILL = 'Start the backfill {"mode": "auto"}';
+
+/**
  * A daily run refused to start its stages: earlier dates it reads are planned to be rewritten, so
  * its output would be stale at once. Nothing was written; the backfill named runs them, then it.
  */
@@ -135,7 +142,7 @@ export class EarlierDatesStaleError extends HindsightError {
         `date${earlierDates.length === 1 ? '' : 's'} it reads ${earlierDates.length === 1 ? 'is' : 'are'} ` +
         `planned to be rewritten, so its results would be stale at once.\n` +
         details.map((line) => `  ${line}\n`).join('') +
-        `Nothing was written, and ${date} stays due. Start the backfill {"mode": "auto"}: it reruns ` +
+        `Nothing was written, and ${date} stays due. ${START_AUTO_BACKFILL}: it reruns ` +
         `those dates in order, then runs ${date}.`,
     );
   }

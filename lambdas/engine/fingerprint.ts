@@ -7,7 +7,7 @@ import { HindsightError, InvalidInputError } from './errors';
  */
 
 /** The command that records the code in the lock file, as a user types it. */
-export const LOCK_COMMAND = 'npm run hindsight -- lock';
+export const LOCK_COMMAND = 'npx hindsight lock';
 
 /** What the lock file records for one stage. */
 export interface LockedStage {

@@ -170,7 +170,7 @@ describe('Module: version-guard', () => {
         'Stage clean changed (lambdas/stages/clean.ts) but its version is still 1.\n' +
           '  If results change: bump its version to 2 in lambdas/stages/clean.ts — past dates will be rebuilt ' +
           'from clean on (hindsight plan shows which).\n' +
-          '  If nothing it computes changes (a refactor): npm run hindsight -- lock --accept clean',
+          '  If nothing it computes changes (a refactor): npx hindsight lock --accept clean',
       );
     });
 
@@ -239,7 +239,7 @@ describe('Module: version-guard', () => {
       expect(findings[1]).toEqual({ kind: 'bumped', stage: 'clean', from: 1, to: 2 });
       expect(lockVerdict(findings)).toBe('outdated');
       expect(formatFindings(findings)).toBe(
-        'hindsight.lock.json is out of date; record it with npm run hindsight -- lock:\n' +
+        'hindsight.lock.json is out of date; record it with npx hindsight lock:\n' +
           '  clean: version 1 → 2 (past dates will be rebuilt from clean on; hindsight plan shows which)',
       );
     });
@@ -283,7 +283,7 @@ describe('Module: version-guard', () => {
       ]);
       expect(lockVerdict(findings)).toBe('outdated');
       expect(formatFindings(findings)).toBe(
-        'hindsight.lock.json is out of date; record it with npm run hindsight -- lock:\n' +
+        'hindsight.lock.json is out of date; record it with npx hindsight lock:\n' +
           '  report: new stage at version 1\n' +
           '  clean: no longer in the pipeline',
       );
@@ -355,13 +355,13 @@ describe('Module: version-guard', () => {
     it('refuses a stage whose version changed (plain lock records that)', () => {
       expect(() => acceptStage(lock(), lock(stages({ clean: 2 })), 'clean')).toThrow(
         'Invalid stage: got "clean"; expected a stage whose version is unchanged (clean went from 1 to 2: ' +
-          'npm run hindsight -- lock records that).',
+          'npx hindsight lock records that).',
       );
     });
 
     it('refuses a stage the lock does not record yet', () => {
       expect(() => acceptStage(undefined, lock(), 'clean')).toThrow(
-        /clean is new: npm run hindsight -- lock records it/,
+        /clean is new: npx hindsight lock records it/,
       );
     });
   });

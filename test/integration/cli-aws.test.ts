@@ -28,6 +28,7 @@ import { EXIT } from '../../cli/program';
 import type { StatusReport } from '../../cli/status-view';
 import { DataApiSqlClient } from '../../lambdas/adapters/data-api-sql';
 import { dateRange } from '../../lambdas/engine/dates';
+import { EarlierDatesStaleError } from '../../lambdas/engine/errors';
 import { formatPlan, planBackfill } from '../../lambdas/engine/plan';
 import { readLedger, toEntry } from '../../lambdas/ledger/ledger-store';
 import { loadMigrations, migrate } from '../../lambdas/ledger/migrator';
@@ -297,7 +298,13 @@ describe('hindsight --aws backfill', () => {
     expect(result.stdout).toContain(
       '[3/14] dates done (running)\n[9/14] dates done (running)\n[14/14] dates done',
     );
-    expect(result.stdout.split('\n').at(-1)).toBe('Backfill done: 14 dates, 56 stage-runs.');
+    // The mocked execution wrote nothing: read again through the Data API, the ledger is as stale as
+    // before, and the CLI says so, naming the command that reruns it.
+    expect(result.stdout.split('\n').slice(-3)).toEqual([
+      'Backfill done: 14 dates, 56 stage-runs.',
+      `Still stale: 14 dates (${FIRST} .. ${LAST}), because code changed: validate v1 → v2.`,
+      `Rerun them with: hindsight --aws --region ${REGION} --stages ${V2[1]} backfill --auto`,
+    ]);
     expect(requests()).toEqual([
       `DescribeStacksCommand {"StackName":"Hindsight"}`,
       `StartExecutionCommand {"stateMachineArn":"${stack.backfill}","input":"{\\"mode\\":\\"auto\\"}","name":"${name}"}`,
@@ -461,6 +468,42 @@ describe('hindsight --aws run', () => {
     expect(result.code).toBe(EXIT.failed);
     expect(result.stderr).toBe(
       `Daily run for ${LAST} failed: GaveUpWaitingForLeaseError: The lease stayed held for 2 hours, so this date did not run.`,
+    );
+  });
+
+  it('shows a refusal for stale earlier dates with the CLI command in place of the console input', async () => {
+    // Prepare: the Lambda error as Step Functions reports it, its message written for the console.
+    const arn = execution(stack.daily, 'run-3');
+    const refusal = new EarlierDatesStaleError(
+      LAST,
+      ['2026-11-22'],
+      ['2026-11-22 (1 date): rerun from collect'],
+    );
+    sfn.on(StartExecutionCommand).resolves({ executionArn: arn, startDate: NOW });
+    sfn.on(DescribeExecutionCommand).resolves({
+      executionArn: arn,
+      stateMachineArn: stack.daily,
+      status: 'FAILED',
+      startDate: NOW,
+      error: 'EarlierDatesStaleError',
+      cause: JSON.stringify({
+        errorType: 'EarlierDatesStaleError',
+        errorMessage: refusal.message,
+        trace: [],
+      }),
+    });
+
+    // Act
+    const result = await cli([...AWS, 'run', '--date', LAST]);
+
+    // Assess
+    expect(refusal.message).toContain('Start the backfill {"mode": "auto"}');
+    expect(result.code).toBe(EXIT.failed);
+    expect(result.stderr).toBe(
+      `Daily run for ${LAST} failed: EarlierDatesStaleError: ${refusal.message.replace(
+        'Start the backfill {"mode": "auto"}',
+        `Run \`hindsight --aws --region ${REGION} backfill --auto\``,
+      )}`,
     );
   });
 });

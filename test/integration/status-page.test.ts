@@ -256,7 +256,10 @@ describe('hindsight status --html', () => {
     );
     expect(result).toEqual({ code: EXIT.ok, stdout: `Wrote ${file}`, stderr: '' });
     const html = readFileSync(file, 'utf8');
-    expect(html).toBe(renderStatusPage(report, { generatedAt: NOW }));
+    // The page ends with the command that reruns what is stale, on what this command acted on.
+    const nextCommand = `hindsight --data-dir ${dataDir} --stages ${FIXTURE} backfill --auto`;
+    expect(html).toBe(renderStatusPage(report, { generatedAt: NOW, nextCommand }));
+    expect(html).toContain(`<p class="next">Next: <code>${nextCommand}</code> reruns them.</p>`);
     expect(html).toContain('2026-03-07 06:30:00 UTC');
     expect(html).not.toMatch(/<script|<link|src=|url\(/i);
     const totals = statusTotals(report);

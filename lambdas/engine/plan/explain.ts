@@ -54,7 +54,7 @@ export function formatPlan(
       : `saves ${Math.floor(((fullRerunStageRuns - stageRuns) * 100) / fullRerunStageRuns)}% of a full rerun`;
   lines.push(
     `Totals: ${count(plan.totals.dates, 'date')}, ${count(stageRuns, 'stage-run')}; a full rerun is ` +
-      `${count(fullRerunStageRuns, 'stage-run')} (${plan.skipped + plan.totals.dates} dates × ` +
+      `${count(fullRerunStageRuns, 'stage-run')} (${count(plan.skipped + plan.totals.dates, 'date')} × ` +
       `${count(pipeline.stages.length, 'stage')}): ${saving}.`,
   );
   return lines.join('\n');

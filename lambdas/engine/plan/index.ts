@@ -1,6 +1,7 @@
 /**
  * Planning, in the order it happens: staleness (what the ledger says against the code), the
- * backfill input, the plan, the earlier dates a daily run reads, and how a plan is put in words.
+ * backfill input, the plan, the earlier dates a daily run reads, what stays stale after a run or a
+ * plan, and how a plan is put in words.
  */
 
 export {
@@ -45,3 +46,10 @@ export {
   staleness,
   type VersionChange,
 } from './staleness';
+export {
+  ledgerAfterPlan,
+  type StillStale,
+  type StillStaleDate,
+  type StillStaleOptions,
+  stillStale,
+} from './still-stale';
