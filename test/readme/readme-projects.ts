@@ -50,7 +50,16 @@ export function temporaryParent(): string {
   return mkdtempSync(join(tmpdir(), 'hindsight-readme-'));
 }
 
+/**
+ * node_modules/hindsight → this repository; node_modules/.cache → this repository's, so that the
+ * walk-through's projects share Hindsight's cache (the synthesized workflows, the empty database a
+ * new data directory starts from) with each other and with the other tests, as a team's projects
+ * on one machine share theirs: what is in it is keyed by what made it.
+ */
 function linkPackage(root: string): void {
   mkdirSync(join(root, 'node_modules'), { recursive: true });
   symlinkSync(REPOSITORY, join(root, 'node_modules', 'hindsight'), 'dir');
+  const cache = join(REPOSITORY, 'node_modules', '.cache');
+  mkdirSync(cache, { recursive: true });
+  symlinkSync(cache, join(root, 'node_modules', '.cache'), 'dir');
 }
