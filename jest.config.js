@@ -31,6 +31,8 @@ module.exports = {
   },
   // Database suites open PGlite and a real server; keep them off each other's CPU on 2 cores.
   maxWorkers: 2,
+  // Minute-long suites first, so that none runs alone at the end (see the file).
+  testSequencer: '<rootDir>/test/support/slow-first-sequencer.js',
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   // A guard against hangs, not a speed check: shared 2-core machines can be slow.
