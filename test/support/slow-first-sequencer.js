@@ -20,7 +20,9 @@ class SlowFirstSequencer extends Sequencer {
   async sort(tests) {
     const sorted = await super.sort(tests);
     const rank = (test) => {
-      const index = SLOW_FIRST.indexOf(relative(test.context.config.rootDir, test.path).split('\\').join('/'));
+      const index = SLOW_FIRST.indexOf(
+        relative(test.context.config.rootDir, test.path).split('\\').join('/'),
+      );
       return index === -1 ? SLOW_FIRST.length : index;
     };
     // Array.prototype.sort is stable: the rest keep jest's own order.
